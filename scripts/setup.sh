@@ -10,7 +10,7 @@ mkdir -p "$tools/bin"
 
 # Commands each environment exposes in .tools/bin, as <command>[:<link name>].
 declare -A commands=(
-  [sam]="sam"
+  [sam]="sam python:sam-python"
   [cargo-lambda]="cargo-lambda"
   [ministack]="ministack python:ministack-python"
   [moto]="moto_server python:moto-python"
@@ -36,5 +36,10 @@ while read -r name requirements; do
     printf '#!/bin/sh\nexec "%s" "$@"\n' "$env_dir/bin/${cmd%%:*}" >"$tools/bin/${cmd##*:}"
     chmod +x "$tools/bin/${cmd##*:}"
   done
+  if [[ "$name" == cargo-lambda ]]; then
+    # cargo-lambda cross-links with zig, which the ziglang package ships.
+    printf '#!/bin/sh\nexec "%s" -m ziglang "$@"\n' "$env_dir/bin/python" >"$tools/bin/zig"
+    chmod +x "$tools/bin/zig"
+  fi
   echo "$requirements" >"$stamp"
 done <"$root/scripts/tools.lock"

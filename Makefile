@@ -1,0 +1,14 @@
+# The two commands a newcomer needs are `make local` and `make test`.
+.PHONY: setup local test sandbox bench
+
+setup:            ## install the pinned tools into .tools/ (a no-op when done)
+	scripts/setup.sh
+
+local:            ## deploy into the local cloud, run the scenario, delete
+	scripts/local.sh
+
+test:             ## every check: fmt, clippy, tests, lint, checkov, end to end
+	scripts/test.sh
+
+sandbox: setup    ## a shell with the local cloud running (exit to stop it)
+	scripts/sandbox.sh run $${SHELL:-bash}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command (`make test`): every check, in order; stops at the first failure
+# and names it. CI runs exactly this.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$root"
+started=$SECONDS
+trap 'echo "test: FAILED at step: $current_step" >&2' ERR
+
+step "setup" scripts/setup.sh
+step "cargo fmt --check" cargo fmt --all --check
+step "cargo clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
+step "cargo test" cargo test --locked --workspace
+step "cfn-lint" cfn-lint template.yaml
+step "sam validate --lint" sam validate --lint --region ap-southeast-1
+step "checkov" checkov -f template.yaml --config-file .checkov.yaml
+step "end to end (make local)" scripts/local.sh
+
+trap - ERR
+echo "test: PASSED - $steps_done steps in $((SECONDS - started)) s"

@@ -1,0 +1,5 @@
+//! The end-to-end checks of the product: the template's constraints (checked on the
+//! SAM-transformed template) and the scenario run against a stack deployed into the
+//! local cloud (`make local`).
+
+pub mod template_rules;
