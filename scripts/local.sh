@@ -21,13 +21,21 @@ fi
 
 # Inside the sandbox: the client environment is exported.
 stack=pipeline-sandbox
-e2e() { cargo run --quiet --locked -p e2e -- "$@"; }
+suffix=sandbox
+e2e() { "$CARGO_TARGET_DIR/debug/e2e" "$@"; }
+# The sandbox parameters of samconfig.toml, with the branch changed: the update step.
+updated_parameters=(EnvironmentSuffix=$suffix GitHubOwner=octo-org GitHubRepo=hello-app
+  GitHubBranch=release ScanGate=OFF
+  ConnectionArn=arn:aws:codeconnections:ap-southeast-1:000000000000:connection/0b5c9a4e-1d2f-4c3b-8a7e-5f6d7c8b9a01)
 
-step "build the e2e runner" cargo build --quiet --locked -p e2e
+step "build the scenario runner" cargo build --quiet --locked -p e2e
 step "sam build" sam build
 step "prepare the local cloud" e2e prepare
 step "sam deploy" sam deploy --config-env sandbox --no-progressbar
 step "stack outputs" sam list stack-outputs --stack-name "$stack" --output table
 step "scenario" e2e scenario --stack "$stack"
+step "sam deploy (update: GitHubBranch=release)" \
+  sam deploy --config-env sandbox --no-progressbar --parameter-overrides "${updated_parameters[@]}"
+step "installer reconciled the update" e2e check-updated --stack "$stack" --branch release
 step "sam delete" sam delete --config-env sandbox --no-prompts
-step "nothing left" e2e check-deleted --stack "$stack"
+step "nothing left" e2e check-deleted --suffix "$suffix"

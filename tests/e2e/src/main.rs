@@ -1,1 +1,62 @@
-fn main() {}
+//! The end-to-end scenario against a stack deployed into the local cloud.
+//!
+//! `scripts/local.sh` runs it inside `scripts/sandbox.sh`, whose environment points
+//! every client at the emulators:
+//!
+//! - `e2e prepare`: creates the bucket `sam deploy` uploads the code to;
+//! - `e2e scenario --stack NAME`: checks the deployed configuration, delivers a signed
+//!   and a forged push through the webhook's function URL, promotes two images with
+//!   the tagger as the Deploy stage would;
+//! - `e2e check-updated --stack NAME --branch BRANCH`: after a stack update, the
+//!   installer has reconciled the rule and the pipeline onto the new branch;
+//! - `e2e check-deleted --suffix SUFFIX`: after `sam delete`, nothing is left.
+//!
+//! Each check prints one line; the first failure ends the run and names its check.
+
+use anyhow::{bail, Context, Result};
+
+mod checks;
+mod world;
+
+use world::World;
+
+const DEPLOY_BUCKET: &str = "sam-deploy-sandbox";
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Err(error) = run(&args).await {
+        eprintln!("FAIL {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Result<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+        .with_context(|| format!("missing {name} VALUE"))
+}
+
+async fn run(args: &[String]) -> Result<()> {
+    let world = World::from_env().await;
+    match args.first().map(String::as_str) {
+        Some("prepare") => world.ensure_bucket(DEPLOY_BUCKET).await,
+        Some("scenario") => {
+            let stack = world.stack(flag(args, "--stack")?).await?;
+            checks::deployed_configuration(&world, &stack).await?;
+            checks::webhook_delivery(&world, &stack).await?;
+            checks::promotion(&world, &stack).await?;
+            Ok(())
+        }
+        Some("check-updated") => {
+            let stack = world.stack(flag(args, "--stack")?).await?;
+            checks::reconciled_branch(&world, &stack, flag(args, "--branch")?).await
+        }
+        Some("check-deleted") => checks::nothing_left(&world, flag(args, "--suffix")?).await,
+        _ => bail!(
+            "usage: e2e prepare | scenario --stack NAME | check-updated --stack NAME --branch B | check-deleted --suffix S"
+        ),
+    }
+}

@@ -1,0 +1,861 @@
+//! The scenario's checks. Each prints one `ok` line or fails naming what it saw.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, ensure, Context, Result};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::world::{Stack, World};
+
+fn ok(what: &str) {
+    println!("ok   {what}");
+}
+
+const TAGS: [(&str, &str); 2] = [("Environment", "production"), ("Team", "devops")];
+
+fn has_tags(tags: &HashMap<String, String>) -> bool {
+    TAGS.iter()
+        .all(|(k, v)| tags.get(*k).map(String::as_str) == Some(*v))
+}
+
+/// A value unique to this run, for delivery ids, job ids and image tags.
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{prefix}{nanos:x}")
+}
+
+/// Step 2: what was deployed matches the original request.
+pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
+    let s = stack.suffix()?;
+
+    for function in ["installer", "tagger", "webhook"] {
+        let name = format!("{function}-{s}");
+        let got = w
+            .lambda
+            .get_function()
+            .function_name(&name)
+            .send()
+            .await
+            .with_context(|| format!("function {name}"))?;
+        let runtime = got
+            .configuration()
+            .and_then(|c| c.runtime())
+            .map(|r| r.as_str());
+        ensure!(
+            runtime == Some("provided.al2023"),
+            "{name}: runtime {runtime:?}"
+        );
+        ensure!(
+            has_tags(got.tags().unwrap_or(&HashMap::new())),
+            "{name}: tags {:?}",
+            got.tags()
+        );
+    }
+    ok("functions: provided.al2023, named with the suffix, tagged");
+
+    for group in [
+        format!("/aws/codebuild/build-{s}"),
+        format!("/aws/lambda/installer-{s}"),
+        format!("/aws/lambda/tagger-{s}"),
+        format!("/aws/lambda/webhook-{s}"),
+    ] {
+        let groups = w
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&group)
+            .send()
+            .await?;
+        let found = groups
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(group.as_str()))
+            .with_context(|| format!("log group {group} does not exist"))?;
+        ensure!(
+            found.retention_in_days() == Some(7),
+            "{group}: retention {:?}",
+            found.retention_in_days()
+        );
+    }
+    ok("log groups: four, 7-day retention");
+
+    let bucket = stack.output("ArtifactBucketName")?;
+    ensure!(
+        bucket.starts_with(&format!("artifacts-{s}-")),
+        "bucket name {bucket}"
+    );
+    let versioning = w.s3.get_bucket_versioning().bucket(bucket).send().await?;
+    ensure!(
+        versioning.status().map(|v| v.as_str()) == Some("Enabled"),
+        "{bucket}: versioning {:?}",
+        versioning.status()
+    );
+    let encryption = w.s3.get_bucket_encryption().bucket(bucket).send().await?;
+    let algorithm = encryption
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().first())
+        .and_then(|r| r.apply_server_side_encryption_by_default())
+        .map(|d| d.sse_algorithm().as_str().to_owned());
+    ensure!(
+        algorithm.as_deref() == Some("aws:kms"),
+        "{bucket}: encryption {algorithm:?}"
+    );
+    let lifecycle =
+        w.s3.get_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .send()
+            .await?;
+    let expires = lifecycle.rules().iter().any(|r| {
+        r.expiration().and_then(|e| e.days()) == Some(30)
+            && r.noncurrent_version_expiration()
+                .and_then(|n| n.noncurrent_days())
+                == Some(30)
+    });
+    ensure!(
+        expires,
+        "{bucket}: no rule expiring objects and noncurrent versions after 30 days"
+    );
+    ok("artifact bucket: versioned, KMS (AWS managed key), 30-day expiry");
+
+    let repository = format!("images-{s}");
+    let repositories = w
+        .ecr
+        .describe_repositories()
+        .repository_names(&repository)
+        .send()
+        .await?;
+    let repo = repositories
+        .repositories()
+        .first()
+        .context("repository missing")?;
+    ensure!(
+        repo.image_scanning_configuration()
+            .map(|c| c.scan_on_push())
+            == Some(true),
+        "{repository}: scan on push is off"
+    );
+    ensure!(
+        stack.output("RepositoryUri")? == repo.repository_uri().unwrap_or_default(),
+        "RepositoryUri output differs from the repository"
+    );
+    let policy = w
+        .ecr
+        .get_lifecycle_policy()
+        .repository_name(&repository)
+        .send()
+        .await?;
+    let policy: Value = serde_json::from_str(policy.lifecycle_policy_text().unwrap_or("{}"))?;
+    let keeps_ten = policy["rules"]
+        .as_array()
+        .is_some_and(|rules| rules.iter().any(|r| r["selection"]["countNumber"] == 10));
+    ensure!(
+        keeps_ten,
+        "{repository}: lifecycle policy does not keep 10 images: {policy}"
+    );
+    ok("repository: scan on push, lifecycle policy keeps the last 10");
+
+    for role in [
+        "codebuild",
+        "codepipeline",
+        "events",
+        "installer",
+        "tagger",
+        "webhook",
+    ] {
+        let name = format!("{role}-role-{s}");
+        w.iam
+            .get_role()
+            .role_name(&name)
+            .send()
+            .await
+            .with_context(|| format!("role {name}"))?;
+    }
+    ok("roles: one per principal");
+
+    let project = format!("build-{s}");
+    let projects = w
+        .codebuild
+        .batch_get_projects()
+        .names(&project)
+        .send()
+        .await?;
+    let p = projects
+        .projects()
+        .first()
+        .with_context(|| format!("project {project} missing"))?;
+    let env = p.environment().context("project without environment")?;
+    ensure!(
+        env.compute_type().as_str() == "BUILD_GENERAL1_SMALL",
+        "compute {:?}",
+        env.compute_type()
+    );
+    ensure!(
+        env.privileged_mode() == Some(true),
+        "{project}: not privileged (Docker needs it)"
+    );
+    let group = p
+        .logs_config()
+        .and_then(|l| l.cloud_watch_logs())
+        .and_then(|c| c.group_name());
+    ensure!(
+        group == Some(format!("/aws/codebuild/{project}").as_str()),
+        "{project}: logs to {group:?}"
+    );
+    let tags: HashMap<String, String> = p
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+        .collect();
+    ensure!(has_tags(&tags), "{project}: tags {tags:?}");
+    ok("build project: SMALL, privileged, logs to its group, tagged");
+
+    let pipeline_name = stack.output("PipelineName")?;
+    ensure!(
+        pipeline_name == format!("pipeline-{s}"),
+        "pipeline name {pipeline_name}"
+    );
+    let pipeline = w
+        .codepipeline
+        .get_pipeline()
+        .name(pipeline_name)
+        .send()
+        .await?;
+    let declaration = pipeline.pipeline().context("no pipeline declaration")?;
+    let stages: Vec<&str> = declaration.stages().iter().map(|st| st.name()).collect();
+    ensure!(stages == ["Source", "Build", "Deploy"], "stages {stages:?}");
+    ok("pipeline: Source, Build, Deploy");
+
+    let bus = format!("github-events-{s}");
+    let rule = w
+        .events
+        .describe_rule()
+        .name(format!("github-push-{s}"))
+        .event_bus_name(&bus)
+        .send()
+        .await?;
+    let pattern: Value = serde_json::from_str(rule.event_pattern().unwrap_or("{}"))?;
+    let branch = stack.parameter("GitHubBranch")?;
+    ensure!(
+        pattern["detail"]["ref"]
+            .to_string()
+            .contains(&format!("refs/heads/{branch}")),
+        "rule pattern {pattern}"
+    );
+    let targets = w
+        .events
+        .list_targets_by_rule()
+        .rule(format!("github-push-{s}"))
+        .event_bus_name(&bus)
+        .send()
+        .await?;
+    let target = targets
+        .targets()
+        .first()
+        .context("the rule has no target")?;
+    ensure!(
+        target.arn().ends_with(&format!(":pipeline-{s}")),
+        "target {}",
+        target.arn()
+    );
+    ensure!(
+        target
+            .role_arn()
+            .is_some_and(|r| r.ends_with(&format!("role/events-role-{s}"))),
+        "target role {:?}",
+        target.role_arn()
+    );
+    ok("push rule: matches the branch, targets the pipeline with the events role");
+    Ok(())
+}
+
+fn sign(secret: &str, body: &[u8]) -> Result<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())?;
+    mac.update(body);
+    Ok(format!(
+        "sha256={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// A push payload as GitHub sends it (the fields the product reads, and some noise).
+fn push_payload(owner: &str, repo: &str, branch: &str) -> Value {
+    let after = hex::encode(Sha256::digest(unique("commit").as_bytes()));
+    json!({
+        "ref": format!("refs/heads/{branch}"),
+        "before": "0".repeat(40),
+        "after": &after[..40],
+        "created": false,
+        "deleted": false,
+        "forced": false,
+        "repository": {
+            "id": 1296269,
+            "name": repo,
+            "full_name": format!("{owner}/{repo}"),
+            "private": true,
+            "owner": { "login": owner, "name": owner },
+            "html_url": format!("https://github.com/{owner}/{repo}"),
+            "default_branch": branch
+        },
+        "pusher": { "name": "octocat", "email": "octocat@users.noreply.github.com" },
+        "head_commit": {
+            "id": &after[..40],
+            "message": "Update the greeting",
+            "timestamp": "2026-11-25T10:00:00Z",
+            "url": format!("https://github.com/{owner}/{repo}/commit/{}", &after[..40]),
+            "author": { "name": "Octo Cat", "email": "octocat@users.noreply.github.com" }
+        }
+    })
+}
+
+/// Step 3: a signed push reaches the bus and matches the rule; a forged one does not.
+pub async fn webhook_delivery(w: &World, stack: &Stack) -> Result<()> {
+    let s = stack.suffix()?;
+    let bus = format!("github-events-{s}");
+    let rule = w
+        .events
+        .describe_rule()
+        .name(format!("github-push-{s}"))
+        .event_bus_name(&bus)
+        .send()
+        .await?;
+    let pattern = rule
+        .event_pattern()
+        .context("the rule has no pattern")?
+        .to_owned();
+
+    let owner = stack.parameter("GitHubOwner")?;
+    let repo = stack.parameter("GitHubRepo")?;
+    let branch = stack.parameter("GitHubBranch")?;
+    let payload = push_payload(owner, repo, branch);
+
+    // The event the webhook emits, as EventBridge sees it, against the rule's pattern.
+    let event = |detail: &Value| {
+        json!({
+            "id": "7bf73129-1428-4cd3-a780-95db273d1602", "detail-type": "push", "source": "github.com",
+            "account": "000000000000", "time": "2026-11-25T10:00:00Z", "region": "ap-southeast-1",
+            "resources": [], "detail": detail
+        })
+        .to_string()
+    };
+    let mut detail = payload.clone();
+    detail["delivery_id"] = json!("d-1");
+    let matches = w
+        .events
+        .test_event_pattern()
+        .event_pattern(&pattern)
+        .event(event(&detail))
+        .send()
+        .await?;
+    ensure!(
+        matches.result(),
+        "TestEventPattern: the push does not match {pattern}"
+    );
+    detail["ref"] = json!("refs/heads/some-other-branch");
+    let other = w
+        .events
+        .test_event_pattern()
+        .event_pattern(&pattern)
+        .event(event(&detail))
+        .send()
+        .await?;
+    ensure!(
+        !other.result(),
+        "TestEventPattern: a push to another branch matches {pattern}"
+    );
+    ok("rule pattern: matches the push, not another branch (TestEventPattern)");
+
+    // An observer: a second rule with the same pattern, delivering to a queue.
+    let observer = format!("observer-{s}");
+    let queue_url = w
+        .sqs
+        .create_queue()
+        .queue_name(&observer)
+        .send()
+        .await?
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned();
+    let result =
+        observe_deliveries(w, stack, &bus, &observer, &queue_url, &pattern, &payload).await;
+    let _ = w
+        .events
+        .remove_targets()
+        .rule(&observer)
+        .event_bus_name(&bus)
+        .ids("queue")
+        .send()
+        .await;
+    let _ = w
+        .events
+        .delete_rule()
+        .name(&observer)
+        .event_bus_name(&bus)
+        .send()
+        .await;
+    let _ = w.sqs.delete_queue().queue_url(&queue_url).send().await;
+    result
+}
+
+async fn observe_deliveries(
+    w: &World,
+    stack: &Stack,
+    bus: &str,
+    observer: &str,
+    queue_url: &str,
+    pattern: &str,
+    payload: &Value,
+) -> Result<()> {
+    let attributes = w
+        .sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await?;
+    let queue_arn = attributes
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .context("queue without ARN")?;
+    w.events
+        .put_rule()
+        .name(observer)
+        .event_bus_name(bus)
+        .event_pattern(pattern)
+        .send()
+        .await?;
+    w.events
+        .put_targets()
+        .rule(observer)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()?,
+        )
+        .send()
+        .await?;
+
+    let secret = w
+        .secrets
+        .get_secret_value()
+        .secret_id(format!("webhook-secret-{}", stack.suffix()?))
+        .send()
+        .await?
+        .secret_string()
+        .context("the webhook secret has no string")?
+        .to_owned();
+    let url = function_url(w, stack.output("WebhookUrl")?)?;
+    let body = serde_json::to_vec(payload)?;
+
+    let signed_delivery = unique("signed-");
+    let status = deliver(w, &url, &body, &signed_delivery, &sign(&secret, &body)?).await?;
+    ensure!(status == 200, "signed push: HTTP {status}, expected 200");
+    let seen = wait_for_delivery(w, queue_url, &signed_delivery, Duration::from_secs(20)).await?;
+    let seen =
+        seen.with_context(|| format!("signed push {signed_delivery} never reached the bus"))?;
+    ensure!(
+        seen["detail"]["ref"] == payload["ref"],
+        "forwarded event lost the ref: {seen}"
+    );
+    ensure!(
+        seen["source"] == "github.com" && seen["detail-type"] == "push",
+        "event shape {seen}"
+    );
+    ok("webhook: a signed push through the function URL reached the bus and matched the rule");
+
+    let forged_delivery = unique("forged-");
+    let forged_signature = sign("not-the-secret", &body)?;
+    let status = deliver(w, &url, &body, &forged_delivery, &forged_signature).await?;
+    ensure!(status == 401, "forged push: HTTP {status}, expected 401");
+    let seen = wait_for_delivery(w, queue_url, &forged_delivery, Duration::from_secs(5)).await?;
+    ensure!(seen.is_none(), "a forged push reached the bus: {seen:?}");
+    ok("webhook: a forged push got 401 and reached nothing");
+    Ok(())
+}
+
+/// The function URL as the local cloud serves it: MiniStack answers
+/// `<endpoint>/_aws/lambda-url/<url id>/` for `https://<url id>.lambda-url.<region>...`.
+fn function_url(w: &World, output: &str) -> Result<String> {
+    let host = output
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .with_context(|| format!("WebhookUrl {output} is not a URL"))?;
+    let Some((url_id, _)) = host.split_once(".lambda-url.") else {
+        bail!("WebhookUrl {output} is not a function URL");
+    };
+    Ok(format!(
+        "{}/_aws/lambda-url/{url_id}/",
+        w.endpoint.trim_end_matches('/')
+    ))
+}
+
+async fn deliver(
+    w: &World,
+    url: &str,
+    body: &[u8],
+    delivery: &str,
+    signature: &str,
+) -> Result<u16> {
+    let response = w
+        .http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("user-agent", "GitHub-Hookshot/e2e")
+        .header("x-github-event", "push")
+        .header("x-github-delivery", delivery)
+        .header("x-hub-signature-256", signature)
+        .body(body.to_vec())
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .with_context(|| format!("POST {url}"))?;
+    Ok(response.status().as_u16())
+}
+
+async fn wait_for_delivery(
+    w: &World,
+    queue_url: &str,
+    delivery: &str,
+    within: Duration,
+) -> Result<Option<Value>> {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        let received = w
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await?;
+        for message in received.messages() {
+            let event: Value = serde_json::from_str(message.body().unwrap_or("{}"))?;
+            if event["detail"]["delivery_id"] == delivery {
+                return Ok(Some(event));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// An image manifest as a Docker push would leave it (distinct per call).
+fn manifest() -> String {
+    let config = hex::encode(Sha256::digest(unique("config").as_bytes()));
+    let layer = hex::encode(Sha256::digest(unique("layer").as_bytes()));
+    json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": { "mediaType": "application/vnd.docker.container.image.v1+json", "size": 1469, "digest": format!("sha256:{config}") },
+        "layers": [ { "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 3370706, "digest": format!("sha256:{layer}") } ]
+    })
+    .to_string()
+}
+
+async fn push_image(w: &World, repository: &str) -> Result<String> {
+    let tag = unique("")[..12].to_owned();
+    let put = w
+        .ecr
+        .put_image()
+        .repository_name(repository)
+        .image_manifest(manifest())
+        .image_manifest_media_type("application/vnd.docker.distribution.manifest.v2+json")
+        .image_tag(&tag)
+        .send()
+        .await
+        .context("putting an image as the build would")?;
+    put.image()
+        .and_then(|i| i.image_id())
+        .and_then(|id| id.image_digest())
+        .map(str::to_owned)
+        .context("PutImage returned no digest")
+}
+
+async fn tags_of(w: &World, repository: &str, digest: &str) -> Result<Vec<String>> {
+    let described = w
+        .ecr
+        .describe_images()
+        .repository_name(repository)
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_digest(digest)
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(described
+        .image_details()
+        .first()
+        .map(|d| d.image_tags().to_vec())
+        .unwrap_or_default())
+}
+
+/// Invokes the tagger with the job event the Deploy stage sends; returns the job id.
+async fn run_deploy_stage(w: &World, s: &str, repository: &str, digest: &str) -> Result<String> {
+    let job_id = unique("job-");
+    let user_parameters =
+        json!({ "repository": repository, "digest": digest, "tag": "production" }).to_string();
+    let event = json!({
+        "CodePipeline.job": {
+            "id": job_id,
+            "accountId": "000000000000",
+            "data": {
+                "actionConfiguration": { "configuration": {
+                    "FunctionName": format!("tagger-{s}"),
+                    "UserParameters": user_parameters
+                } },
+                "inputArtifacts": [],
+                "outputArtifacts": [],
+                "artifactCredentials": {
+                    "accessKeyId": "AKIAEXAMPLEONLY",
+                    "secretAccessKey": "example-only",
+                    "sessionToken": "example-only"
+                }
+            }
+        }
+    });
+    let invoked = w
+        .lambda
+        .invoke()
+        .function_name(format!("tagger-{s}"))
+        .payload(aws_sdk_lambda::primitives::Blob::new(serde_json::to_vec(
+            &event,
+        )?))
+        .send()
+        .await?;
+    if let Some(error) = invoked.function_error() {
+        let payload = invoked
+            .payload()
+            .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned());
+        bail!("the tagger failed ({error}): {payload:?}");
+    }
+    Ok(job_id)
+}
+
+fn job_result(job_id: &str) -> Result<Value> {
+    let path = std::env::var("SANDBOX_JOB_RESULTS").context("SANDBOX_JOB_RESULTS is not set")?;
+    let recorded = std::fs::read_to_string(&path).unwrap_or_default();
+    let results: Vec<Value> = recorded
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|r| r["jobId"] == job_id)
+        .collect();
+    ensure!(
+        results.len() == 1,
+        "job {job_id}: expected exactly one result, found {results:?}"
+    );
+    Ok(results.into_iter().next().unwrap_or_default())
+}
+
+/// Step 4: the Deploy stage promotes exactly the built image, twice.
+pub async fn promotion(w: &World, stack: &Stack) -> Result<()> {
+    let s = stack.suffix()?;
+    let repository = format!("images-{s}");
+
+    let first = push_image(w, &repository).await?;
+    let job = run_deploy_stage(w, s, &repository, &first).await?;
+    let result = job_result(&job)?;
+    ensure!(
+        result["action"] == "PutJobSuccessResult",
+        "first promotion: {result}"
+    );
+    let tags = tags_of(w, &repository, &first).await?;
+    ensure!(
+        tags.iter().any(|t| t == "production"),
+        "first image tags {tags:?}"
+    );
+    ok("tagger: first image promoted to production, job succeeded");
+
+    let second = push_image(w, &repository).await?;
+    let job = run_deploy_stage(w, s, &repository, &second).await?;
+    let result = job_result(&job)?;
+    ensure!(
+        result["action"] == "PutJobSuccessResult",
+        "second promotion: {result}"
+    );
+    let tags_second = tags_of(w, &repository, &second).await?;
+    let tags_first = tags_of(w, &repository, &first).await?;
+    ensure!(
+        tags_second.iter().any(|t| t == "production"),
+        "second image tags {tags_second:?}"
+    );
+    ensure!(
+        tags_first.iter().any(|t| t == "production-previous")
+            && !tags_first.iter().any(|t| t == "production"),
+        "first image tags after the second promotion {tags_first:?}"
+    );
+    ok("tagger: production moved to the new image, production-previous on the old one");
+    Ok(())
+}
+
+/// Step 5: after an update of GitHubBranch, the installer reconciled in place.
+pub async fn reconciled_branch(w: &World, stack: &Stack, branch: &str) -> Result<()> {
+    let s = stack.suffix()?;
+    ensure!(
+        stack.parameter("GitHubBranch")? == branch,
+        "the stack was not updated to {branch}"
+    );
+    let rule = w
+        .events
+        .describe_rule()
+        .name(format!("github-push-{s}"))
+        .event_bus_name(format!("github-events-{s}"))
+        .send()
+        .await?;
+    let pattern = rule.event_pattern().unwrap_or_default();
+    ensure!(
+        pattern.contains(&format!("refs/heads/{branch}")),
+        "rule pattern after update: {pattern}"
+    );
+    let pipeline = w
+        .codepipeline
+        .get_pipeline()
+        .name(format!("pipeline-{s}"))
+        .send()
+        .await?;
+    let source_branch = pipeline
+        .pipeline()
+        .and_then(|p| p.stages().first())
+        .and_then(|stage| stage.actions().first())
+        .and_then(|a| a.configuration())
+        .and_then(|c| c.get("BranchName"))
+        .cloned();
+    ensure!(
+        source_branch.as_deref() == Some(branch),
+        "pipeline source branch {source_branch:?}"
+    );
+    ok(&format!(
+        "update: rule and pipeline reconciled onto {branch}"
+    ));
+    Ok(())
+}
+
+/// Step 6: after `sam delete`, nothing of the stack is left.
+pub async fn nothing_left(w: &World, s: &str) -> Result<()> {
+    let mut left = Vec::new();
+    let buckets = w.s3.list_buckets().send().await?;
+    left.extend(
+        buckets
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name())
+            .filter(|n| n.starts_with(&format!("artifacts-{s}-")))
+            .map(|n| format!("bucket {n}")),
+    );
+    if w.ecr
+        .describe_repositories()
+        .repository_names(format!("images-{s}"))
+        .send()
+        .await
+        .is_ok()
+    {
+        left.push(format!("repository images-{s}"));
+    }
+    let projects = w
+        .codebuild
+        .batch_get_projects()
+        .names(format!("build-{s}"))
+        .send()
+        .await?;
+    if !projects.projects().is_empty() {
+        left.push(format!("project build-{s}"));
+    }
+    if w.codepipeline
+        .get_pipeline()
+        .name(format!("pipeline-{s}"))
+        .send()
+        .await
+        .is_ok()
+    {
+        left.push(format!("pipeline pipeline-{s}"));
+    }
+    if w.events
+        .describe_event_bus()
+        .name(format!("github-events-{s}"))
+        .send()
+        .await
+        .is_ok()
+    {
+        left.push(format!("bus github-events-{s}"));
+    }
+    if w.events
+        .describe_rule()
+        .name(format!("github-push-{s}"))
+        .event_bus_name(format!("github-events-{s}"))
+        .send()
+        .await
+        .is_ok()
+    {
+        left.push(format!("rule github-push-{s}"));
+    }
+    for prefix in [
+        "/aws/codebuild/build-",
+        "/aws/lambda/installer-",
+        "/aws/lambda/tagger-",
+        "/aws/lambda/webhook-",
+    ] {
+        let name = format!("{prefix}{s}");
+        let groups = w
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .send()
+            .await?;
+        if groups
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name() == Some(name.as_str()))
+        {
+            left.push(format!("log group {name}"));
+        }
+    }
+    for role in [
+        "codebuild",
+        "codepipeline",
+        "events",
+        "installer",
+        "tagger",
+        "webhook",
+    ] {
+        let name = format!("{role}-role-{s}");
+        if w.iam.get_role().role_name(&name).send().await.is_ok() {
+            left.push(format!("role {name}"));
+        }
+    }
+    for function in ["installer", "tagger", "webhook"] {
+        let name = format!("{function}-{s}");
+        if w.lambda
+            .get_function()
+            .function_name(&name)
+            .send()
+            .await
+            .is_ok()
+        {
+            left.push(format!("function {name}"));
+        }
+    }
+    if let Ok(secret) = w
+        .secrets
+        .describe_secret()
+        .secret_id(format!("webhook-secret-{s}"))
+        .send()
+        .await
+    {
+        if secret.deleted_date().is_none() {
+            left.push(format!("secret webhook-secret-{s}"));
+        }
+    }
+    ensure!(
+        left.is_empty(),
+        "left behind after delete: {}",
+        left.join(", ")
+    );
+    ok("delete: no bucket, repository, project, pipeline, rule, bus, log group, role, function or secret left");
+    Ok(())
+}
