@@ -1,0 +1,6 @@
+//! Pure domain code: no AWS SDK types, no I/O.
+
+pub mod outcome;
+pub mod params;
+pub mod plan;
+pub mod scan;

@@ -1,0 +1,387 @@
+//! The action's parameters (UserParameters) and the rollback request, parsed
+//! and checked before any AWS call.
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// UserParameters as the pipeline sets them.
+pub const EXAMPLE: &str = r##"{"repository":"images-prod","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production"}"##;
+
+/// The tag moved when UserParameters name none.
+pub const DEFAULT_TAG: &str = "production";
+
+/// The suffix of the tag that keeps the previously promoted image.
+pub const PREVIOUS_SUFFIX: &str = "-previous";
+
+/// The tag the build cache is pushed under; never a promotion candidate.
+pub const CACHE_TAG: &str = "buildcache";
+
+/// Docker's limit for a tag (ECR accepts what Docker can pull).
+const MAX_TAG_LEN: usize = 128;
+
+/// An image digest, `sha256:` and 64 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(String);
+
+impl Digest {
+    /// Checks the form of a digest given as a parameter.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::InvalidParameter {
+            name: "digest",
+            reason,
+        };
+        if value.starts_with("#{") {
+            return Err(invalid(format!(
+                "{value:?} is an unresolved pipeline variable: the Build action must run in the namespace BuildVariables and export IMAGE_DIGEST"
+            )));
+        }
+        let Some(hex) = value.strip_prefix("sha256:") else {
+            return Err(invalid(format!(
+                "{value:?} does not start with sha256: (expected sha256: and 64 hex digits)"
+            )));
+        };
+        if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(invalid(format!(
+                "{value:?} is not sha256: followed by 64 lowercase hex digits"
+            )));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// A digest as ECR reported it (not re-checked: ECR is the authority).
+    pub fn from_ecr(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The digest text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The checked parameters of one promotion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameters {
+    /// The ECR repository name.
+    pub repository: String,
+    /// The image to promote; `None` falls back to the newest pushed image.
+    pub digest: Option<Digest>,
+    /// The tag to move (`production`).
+    pub tag: String,
+}
+
+impl Parameters {
+    /// The tag that keeps the image the tag held before (`production-previous`).
+    pub fn previous_tag(&self) -> String {
+        previous_tag(&self.tag)
+    }
+}
+
+/// The rollback tag for a tag.
+pub fn previous_tag(tag: &str) -> String {
+    format!("{tag}{PREVIOUS_SUFFIX}")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParameters {
+    repository: String,
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+/// Parses UserParameters. An absent or empty `digest` means "the newest
+/// pushed image"; an absent `tag` means `production`.
+pub fn parse_user_parameters(text: Option<&str>) -> Result<Parameters, Error> {
+    let text = text.map(str::trim).unwrap_or_default();
+    if text.is_empty() {
+        return Err(Error::MissingParameters);
+    }
+    let raw: RawParameters =
+        serde_json::from_str(text).map_err(|source| Error::MalformedParameters { source })?;
+    let digest = match raw.digest.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(value) => Some(Digest::parse(value)?),
+    };
+    Ok(Parameters {
+        repository: check_repository(raw.repository)?,
+        digest,
+        tag: check_tag(raw.tag.unwrap_or_else(|| DEFAULT_TAG.to_owned()))?,
+    })
+}
+
+/// A request to swap the tag and its rollback tag back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackRequest {
+    /// The ECR repository name.
+    pub repository: String,
+    /// The tag to roll back (`production`).
+    pub tag: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRollbackEvent {
+    rollback: RawRollback,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRollback {
+    repository: String,
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+/// Parses a rollback event: `{"rollback":{"repository":"images-prod","tag":"production"}}`.
+pub fn parse_rollback(event: serde_json::Value) -> Result<RollbackRequest, Error> {
+    let raw: RawRollbackEvent =
+        serde_json::from_value(event).map_err(|source| Error::MalformedParameters { source })?;
+    Ok(RollbackRequest {
+        repository: check_repository(raw.rollback.repository)?,
+        tag: check_tag(raw.rollback.tag.unwrap_or_else(|| DEFAULT_TAG.to_owned()))?,
+    })
+}
+
+/// ECR's repository name rule: 2 to 256 characters, slash-separated
+/// components of lowercase letters and digits joined by single `.`, `_` or `-`.
+fn check_repository(name: String) -> Result<String, Error> {
+    let invalid = |reason: String| Error::InvalidParameter {
+        name: "repository",
+        reason,
+    };
+    if name.len() < 2 || name.len() > 256 {
+        return Err(invalid(format!(
+            "{name:?} must be 2 to 256 characters long"
+        )));
+    }
+    let component_ok = |part: &str| {
+        let bytes = part.as_bytes();
+        let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        let sep = |b: u8| matches!(b, b'.' | b'_' | b'-');
+        !bytes.is_empty()
+            && bytes.first().is_some_and(|&b| alnum(b))
+            && bytes.last().is_some_and(|&b| alnum(b))
+            && bytes.iter().all(|&b| alnum(b) || sep(b))
+            && !bytes.windows(2).any(|w| sep(w[0]) && sep(w[1]))
+    };
+    if !name.split('/').all(component_ok) {
+        return Err(invalid(format!(
+            "{name:?} is not an ECR repository name (lowercase letters, digits, and single . _ - or / between them)"
+        )));
+    }
+    Ok(name)
+}
+
+/// Docker's tag rule: a letter, digit or `_`, then letters, digits, `_`, `.`
+/// or `-`; short enough that the rollback tag fits too.
+fn check_tag(tag: String) -> Result<String, Error> {
+    let invalid = |reason: String| Error::InvalidParameter {
+        name: "tag",
+        reason,
+    };
+    let max = MAX_TAG_LEN - PREVIOUS_SUFFIX.len();
+    if tag.is_empty() || tag.len() > max {
+        return Err(invalid(format!(
+            "{tag:?} must be 1 to {max} characters long (room is kept for {PREVIOUS_SUFFIX})"
+        )));
+    }
+    let bytes = tag.as_bytes();
+    let first_ok = bytes
+        .first()
+        .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_');
+    let rest_ok = bytes
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if !first_ok || !rest_ok {
+        return Err(invalid(format!(
+            "{tag:?} is not a Docker tag (letters, digits, _ . -, not starting with . or -)"
+        )));
+    }
+    if tag == CACHE_TAG {
+        return Err(invalid(format!(
+            "{tag:?} is the build cache's tag and cannot be promoted to"
+        )));
+    }
+    Ok(tag)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn the_pipeline_parameters_parse() {
+        let text = format!(r#"{{"repository":"images-prod","digest":"{D}","tag":"production"}}"#);
+        let p = parse_user_parameters(Some(&text)).unwrap();
+        assert_eq!(p.repository, "images-prod");
+        assert_eq!(p.digest.as_ref().map(Digest::as_str), Some(D));
+        assert_eq!(p.tag, "production");
+        assert_eq!(p.previous_tag(), "production-previous");
+    }
+
+    #[test]
+    fn digest_absent_or_empty_means_fallback_and_tag_defaults_to_production() {
+        for text in [
+            r#"{"repository":"images-prod"}"#,
+            r#"{"repository":"images-prod","digest":""}"#,
+            r#"{"repository":"images-prod","digest":null}"#,
+            r#"  {"repository":"images-prod","digest":"  "}  "#,
+        ] {
+            let p = parse_user_parameters(Some(text)).unwrap();
+            assert_eq!(p.digest, None, "{text}");
+            assert_eq!(p.tag, "production", "{text}");
+        }
+    }
+
+    #[test]
+    fn nested_repository_names_are_accepted() {
+        let p = parse_user_parameters(Some(r#"{"repository":"team/app.web_v2-x"}"#)).unwrap();
+        assert_eq!(p.repository, "team/app.web_v2-x");
+    }
+
+    /// Each malformed case with the parameter named in the message.
+    #[test]
+    fn every_malformed_case_is_a_configuration_error_with_a_reason() {
+        let cases: &[(Option<&str>, &str)] = &[
+            (None, "no UserParameters"),
+            (Some(""), "no UserParameters"),
+            (Some("   "), "no UserParameters"),
+            (Some("images-prod"), "not valid"),
+            (Some("[]"), "not valid"),
+            (Some("\"images-prod\""), "not valid"),
+            (Some("{"), "not valid"),
+            (Some("{}"), "missing field `repository`"),
+            (Some(r#"{"repository":7}"#), "invalid type"),
+            (
+                Some(r#"{"repository":"images-prod","digets":"x"}"#),
+                "unknown field `digets`",
+            ),
+            (
+                Some(r#"{"repository":"images-prod","tag":5}"#),
+                "invalid type",
+            ),
+            (Some(r#"{"repository":""}"#), "2 to 256"),
+            (
+                Some(r#"{"repository":"Images"}"#),
+                "not an ECR repository name",
+            ),
+            (
+                Some(r#"{"repository":"a//b"}"#),
+                "not an ECR repository name",
+            ),
+            (
+                Some(r#"{"repository":"-ab"}"#),
+                "not an ECR repository name",
+            ),
+            (
+                Some(r#"{"repository":"a--b"}"#),
+                "not an ECR repository name",
+            ),
+            (
+                Some(r#"{"repository":"ab/"}"#),
+                "not an ECR repository name",
+            ),
+            (
+                Some(r##"{"repository":"images-prod","digest":"#{BuildVariables.IMAGE_DIGEST}"}"##),
+                "unresolved pipeline variable",
+            ),
+            (
+                Some(r#"{"repository":"images-prod","digest":"abc"}"#),
+                "does not start with sha256:",
+            ),
+            (
+                Some(r#"{"repository":"images-prod","digest":"sha256:abc"}"#),
+                "64 lowercase hex",
+            ),
+            (
+                Some(
+                    r#"{"repository":"images-prod","digest":"sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"}"#,
+                ),
+                "64 lowercase hex",
+            ),
+            (Some(r#"{"repository":"images-prod","tag":""}"#), "1 to 119"),
+            (
+                Some(r#"{"repository":"images-prod","tag":".hidden"}"#),
+                "not a Docker tag",
+            ),
+            (
+                Some(r#"{"repository":"images-prod","tag":"a b"}"#),
+                "not a Docker tag",
+            ),
+            (
+                Some(r#"{"repository":"images-prod","tag":"buildcache"}"#),
+                "build cache",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = parse_user_parameters(*text).unwrap_err();
+            assert_eq!(
+                error.failure_kind(),
+                crate::domain::outcome::FailureKind::ConfigurationError,
+                "{text:?}"
+            );
+            let message = error.to_string();
+            assert!(message.contains(expected), "{text:?}: {message}");
+        }
+        let long_tag = format!(
+            r#"{{"repository":"images-prod","tag":"{}"}}"#,
+            "t".repeat(120)
+        );
+        assert!(parse_user_parameters(Some(&long_tag)).is_err());
+        let long_repo = format!(r#"{{"repository":"{}"}}"#, "r".repeat(257));
+        assert!(parse_user_parameters(Some(&long_repo)).is_err());
+    }
+
+    #[test]
+    fn malformed_parameter_messages_show_the_expected_shape() {
+        let message = parse_user_parameters(Some("nope")).unwrap_err().to_string();
+        assert!(message.contains(EXAMPLE), "{message}");
+    }
+
+    #[test]
+    fn rollback_requests_parse_and_default_the_tag() {
+        let r =
+            parse_rollback(serde_json::json!({"rollback": {"repository": "images-prod"}})).unwrap();
+        assert_eq!(
+            r,
+            RollbackRequest {
+                repository: "images-prod".into(),
+                tag: "production".into()
+            }
+        );
+        for bad in [
+            serde_json::json!({"rollback": {}}),
+            serde_json::json!({"rollback": {"repository": "images-prod", "digest": D}}),
+            serde_json::json!({"rollback": "images-prod"}),
+            serde_json::json!({"rollback": {"repository": "UPPER"}}),
+        ] {
+            assert!(parse_rollback(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, parsing answers (never panics), and an accepted
+        /// digest is always of the checked form.
+        #[test]
+        fn parsing_never_panics(text in ".{0,300}") {
+            if let Ok(p) = parse_user_parameters(Some(&text)) {
+                if let Some(d) = p.digest {
+                    proptest::prop_assert!(Digest::parse(d.as_str()).is_ok());
+                }
+            }
+        }
+    }
+}

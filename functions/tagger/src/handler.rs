@@ -1,0 +1,400 @@
+//! The entry point: dispatches the event, runs the promotion under the
+//! deadline and panic guard, and sends exactly one job result.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::event::codepipeline_job::CodePipelineJobEvent;
+use lambda_runtime::LambdaEvent;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::aws::codepipeline::{self, with_result_retries};
+use crate::aws::ecr::{self, ImageRef, Manifest};
+use crate::config::Config;
+use crate::domain::outcome::{success_summary, FailureKind, JobOutcome, Notes};
+use crate::domain::params::{
+    parse_rollback, parse_user_parameters, previous_tag, Digest, RollbackRequest,
+};
+use crate::domain::plan::{plan, TagPlan};
+use crate::domain::scan::{next_wait, refusal_message, verdict, ScanGate, Verdict, WaitState};
+use crate::error::Error;
+
+/// Time kept back from the Lambda deadline to send the job result (the
+/// result call's own timeout, with its retries, fits in it). With a short
+/// function timeout a quarter of the time is kept back instead.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(6);
+
+/// What the handler works with: SDK clients built once, and the configuration
+/// read once. A configuration error is kept, not fatal: every job is then
+/// answered with a ConfigurationError that names the bad variable.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// ECR client.
+    pub ecr: aws_sdk_ecr::Client,
+    /// CodePipeline client (with [`with_result_retries`]).
+    pub codepipeline: aws_sdk_codepipeline::Client,
+    /// The configuration, or why it could not be read.
+    pub config: Arc<Result<Config, Error>>,
+}
+
+impl Deps {
+    /// Wraps ready-made clients.
+    pub fn new(
+        ecr: aws_sdk_ecr::Client,
+        codepipeline: aws_sdk_codepipeline::Client,
+        config: Result<Config, Error>,
+    ) -> Self {
+        Self {
+            ecr,
+            codepipeline,
+            config: Arc::new(config),
+        }
+    }
+
+    /// Builds the clients from a loaded SDK configuration.
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig, config: Result<Config, Error>) -> Self {
+        let codepipeline = aws_sdk_codepipeline::Client::from_conf(
+            with_result_retries(aws_sdk_codepipeline::config::Builder::from(sdk)).build(),
+        );
+        Self::new(aws_sdk_ecr::Client::new(sdk), codepipeline, config)
+    }
+}
+
+/// The Lambda handler: the work's deadline is the invocation's, less a
+/// margin for the result call (see [`work_budget`]).
+pub async fn function_handler(
+    deps: &Deps,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
+    let budget = work_budget(event.context.deadline, SystemTime::now());
+    tracing::debug!(budget_ms = budget.as_millis(), "time for the work");
+    let deadline = Instant::now() + budget;
+    // Boxed: the nested SDK futures are deep enough to hit the compiler's
+    // layout recursion limit when inlined into the runtime's future.
+    Box::pin(handle_event(deps, event.payload, deadline))
+        .await
+        .map_err(Into::into)
+}
+
+/// The time the work may take: until the Lambda deadline (milliseconds
+/// since the Unix epoch) less [`DEADLINE_MARGIN`], or less a quarter of the
+/// remaining time when the function has a short timeout (Lambda's default is 3 s).
+///
+/// A deadline before 2001 cannot be an epoch time: `cargo lambda watch`
+/// sends the function's timeout in milliseconds (600000) in that header, so
+/// such a value is read as the time remaining. AWS (and MiniStack) send an
+/// epoch time.
+pub fn work_budget(deadline_ms: u64, now: SystemTime) -> Duration {
+    const EPOCH_MS_2001: u64 = 978_307_200_000;
+    let remaining = if deadline_ms < EPOCH_MS_2001 {
+        Duration::from_millis(deadline_ms)
+    } else {
+        (UNIX_EPOCH + Duration::from_millis(deadline_ms))
+            .duration_since(now)
+            .unwrap_or_default()
+    };
+    remaining.saturating_sub(DEADLINE_MARGIN.min(remaining / 4))
+}
+
+/// Handles one event: a CodePipeline job (answered with exactly one job
+/// result) or a rollback request (answered with the new tag positions).
+///
+/// A job event without a job id is answered with an error only: no job
+/// result can name it, so CodePipeline times the action out; CodePipeline
+/// itself never sends such an event.
+pub async fn handle_event(deps: &Deps, payload: Value, deadline: Instant) -> Result<Value, Error> {
+    if payload.get("CodePipeline.job").is_some() {
+        let Some(job_id) = payload
+            .pointer("/CodePipeline.job/id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+        else {
+            tracing::error!("a CodePipeline job event without a job id cannot be answered");
+            return Err(Error::NoJobId);
+        };
+        return handle_job(deps, job_id, payload, deadline).await;
+    }
+    if payload.get("rollback").is_some() {
+        let request = parse_rollback(payload)?;
+        return rollback(deps, &request).await;
+    }
+    tracing::error!("unknown event: neither a CodePipeline job nor a rollback request");
+    Err(Error::UnknownEvent)
+}
+
+async fn handle_job(
+    deps: &Deps,
+    job_id: String,
+    payload: Value,
+    deadline: Instant,
+) -> Result<Value, Error> {
+    let span = tracing::info_span!("job", job_id = %job_id);
+    let work = {
+        let deps = deps.clone();
+        async move { promote(&deps, payload).await }
+    };
+    let outcome = guarded(work.instrument(span.clone()), deadline)
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| match &outcome {
+        JobOutcome::Succeeded { summary, .. } => tracing::info!(%summary, "promoted"),
+        JobOutcome::InProgress { summary, .. } => tracing::info!(%summary, "waiting"),
+        JobOutcome::Failed { kind, message } => match kind {
+            FailureKind::JobFailed => tracing::error!(kind = kind.as_str(), %message, "failed"),
+            _ => tracing::warn!(kind = kind.as_str(), %message, "failed"),
+        },
+    });
+    let sent = codepipeline::send_result(&deps.codepipeline, &job_id, &outcome)
+        .instrument(span.clone())
+        .await;
+    if let Err(error) = sent {
+        span.in_scope(|| tracing::error!(error = %error, "could not send the job result"));
+        return Err(error);
+    }
+    Ok(json!({ "jobId": job_id, "result": outcome.label() }))
+}
+
+/// Runs `work` in its own task and always returns an outcome: the work's, or
+/// a failure when it panics or when `deadline` comes first (the task is
+/// then aborted).
+pub async fn guarded<F>(work: F, deadline: Instant) -> JobOutcome
+where
+    F: Future<Output = JobOutcome> + Send + 'static,
+{
+    let mut task = tokio::spawn(work);
+    match tokio::time::timeout_at(deadline, &mut task).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(join_error)) => {
+            let what = if join_error.is_panic() {
+                let payload = join_error.into_panic();
+                payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".to_owned())
+            } else {
+                "the work was cancelled".to_owned()
+            };
+            JobOutcome::failed(&Error::Panicked(what))
+        }
+        Err(_elapsed) => {
+            task.abort();
+            JobOutcome::failed(&Error::DeadlineExceeded)
+        }
+    }
+}
+
+async fn promote(deps: &Deps, payload: Value) -> JobOutcome {
+    let config = match deps.config.as_ref() {
+        Ok(config) => *config,
+        Err(error) => return JobOutcome::failed(error),
+    };
+    run_promotion(deps, config, payload)
+        .await
+        .unwrap_or_else(|error| JobOutcome::failed(&error))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+async fn run_promotion(deps: &Deps, config: Config, payload: Value) -> Result<JobOutcome, Error> {
+    // The typed event holds artifactCredentials: it is never logged.
+    let event: CodePipelineJobEvent =
+        serde_json::from_value(payload).map_err(Error::MalformedEvent)?;
+    let data = event.code_pipeline_job.data;
+    let params = parse_user_parameters(
+        data.action_configuration
+            .configuration
+            .user_parameters
+            .as_deref(),
+    )?;
+    let waited = data
+        .continuation_token
+        .as_deref()
+        .map(WaitState::from_token)
+        .transpose()?;
+    let repository = params.repository.as_str();
+
+    let mut notes = Notes::default();
+    let digest = match (&params.digest, &waited) {
+        (Some(digest), _) => digest.clone(),
+        (None, Some(state)) => {
+            let digest = Digest::from_ecr(&state.digest);
+            notes.fallback = Some(format!(
+                "no digest in UserParameters: promoting the most recently pushed image, {digest}, chosen at the first check"
+            ));
+            digest
+        }
+        (None, None) => {
+            let Some((digest, pushed)) = ecr::newest_image(&deps.ecr, repository).await? else {
+                return Err(Error::NoImages {
+                    repository: repository.to_owned(),
+                });
+            };
+            let note = format!(
+                "no digest in UserParameters: promoting the most recently pushed image, {digest} (pushed {pushed})"
+            );
+            tracing::warn!(%repository, %digest, "{note}");
+            notes.fallback = Some(note);
+            digest
+        }
+    };
+    tracing::info!(%repository, %digest, tag = %params.tag, "promoting");
+
+    let Some(target) = ecr::get_image(&deps.ecr, repository, ImageRef::Digest(&digest)).await?
+    else {
+        return Err(Error::ImageNotFound {
+            repository: repository.to_owned(),
+            reference: digest.to_string(),
+        });
+    };
+
+    match config.scan_gate {
+        ScanGate::Off => notes.scan = Some("scan gate OFF".to_owned()),
+        ScanGate::AtLeast(threshold) => {
+            let mut scanned = target.platform_digests();
+            if scanned.is_empty() {
+                scanned.push(target.digest.clone());
+            }
+            let mut states = Vec::with_capacity(scanned.len());
+            for manifest in scanned {
+                let state = ecr::scan_state(&deps.ecr, repository, &manifest).await?;
+                states.push((manifest, state));
+            }
+            match verdict(config.scan_gate, &states) {
+                Verdict::Pass(counts) => {
+                    notes.scan = counts.map(|c| {
+                        format!(
+                            "scan gate {}: passed ({})",
+                            threshold.as_str(),
+                            c.describe()
+                        )
+                    });
+                }
+                Verdict::PassWithWarning(warning) => {
+                    tracing::warn!(%digest, %warning, "promoting without a scan verdict");
+                    notes.scan = Some(format!("WARNING: {warning}"));
+                }
+                Verdict::Refuse(counts) => {
+                    return Err(Error::ScanRefused(refusal_message(
+                        &digest, threshold, &counts,
+                    )));
+                }
+                Verdict::Unusable(why) => {
+                    return Err(Error::ScanUnusable(format!(
+                        "the image scan of {digest} gave no usable result: {why}; start a new scan (aws ecr start-image-scan) and retry the stage, or set SCAN_GATE=OFF to promote without a scan"
+                    )));
+                }
+                Verdict::Wait(why) => {
+                    let state = next_wait(
+                        waited.as_ref(),
+                        &digest,
+                        unix_now(),
+                        config.wait_limits,
+                        &why,
+                    )
+                    .map_err(Error::ScanWaitExceeded)?;
+                    return Ok(JobOutcome::InProgress {
+                        summary: format!(
+                            "waiting for the image scan of {digest} ({why}); check {} of at most {}",
+                            state.checks, config.wait_limits.max_checks
+                        ),
+                        token: state.to_token(),
+                    });
+                }
+            }
+        }
+    }
+
+    let previous = params.previous_tag();
+    let plan = plan_and_apply(deps, repository, &params.tag, &previous, target).await?;
+    Ok(JobOutcome::Succeeded {
+        summary: success_summary(repository, &params.tag, &previous, &plan, &notes),
+        promoted: plan.promoted,
+        previous: plan.previous,
+    })
+}
+
+/// Looks up who holds `tag` and `previous` now, plans the moves onto
+/// `target`, and performs them in order.
+async fn plan_and_apply(
+    deps: &Deps,
+    repository: &str,
+    tag: &str,
+    previous: &str,
+    target: Manifest,
+) -> Result<TagPlan, Error> {
+    let holder = ecr::get_image(&deps.ecr, repository, ImageRef::Tag(tag)).await?;
+    let previous_holder = ecr::get_image(&deps.ecr, repository, ImageRef::Tag(previous)).await?;
+    let plan = plan(
+        &target.digest,
+        tag,
+        previous,
+        holder.as_ref().map(|m| &m.digest),
+        previous_holder.as_ref().map(|m| &m.digest),
+    );
+    for step in &plan.moves {
+        let manifest = match &holder {
+            Some(h) if h.digest == step.digest && step.digest != target.digest => h,
+            _ => &target,
+        };
+        let put = ecr::put_tag(&deps.ecr, repository, manifest, &step.tag).await?;
+        tracing::info!(%repository, tag = %step.tag, digest = %step.digest, outcome = ?put, "tag put");
+    }
+    Ok(plan)
+}
+
+/// Swaps `tag` and its rollback tag: the image that holds the rollback tag
+/// gets `tag` back, and the image that held `tag` keeps the rollback tag (so
+/// running it twice restores the promotion). No scan gate: both images were
+/// promoted before.
+pub async fn rollback(deps: &Deps, request: &RollbackRequest) -> Result<Value, Error> {
+    let repository = request.repository.as_str();
+    let previous = previous_tag(&request.tag);
+    let Some(target) = ecr::get_image(&deps.ecr, repository, ImageRef::Tag(&previous)).await?
+    else {
+        return Err(Error::NothingToRollBack {
+            repository: repository.to_owned(),
+            tag: previous,
+        });
+    };
+    let plan = plan_and_apply(deps, repository, &request.tag, &previous, target).await?;
+    tracing::info!(%repository, promoted = %plan.promoted, "rolled back");
+    Ok(json!({
+        "repository": repository,
+        "tag": request.tag,
+        "promoted": plan.promoted.as_str(),
+        "previousTag": previous,
+        "previous": plan.previous.as_ref().map(Digest::as_str),
+        "unchanged": plan.unchanged,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_work_budget_keeps_a_margin_for_the_result_call() {
+        let now_ms: u64 = 1_800_000_000_000;
+        let now = UNIX_EPOCH + Duration::from_millis(now_ms);
+        let budget = |ms: u64| work_budget(now_ms + ms, now);
+        assert_eq!(budget(60_000), Duration::from_secs(54));
+        assert_eq!(budget(30_000), Duration::from_secs(24));
+        // Lambda's default 3 s timeout still leaves time for the work.
+        assert_eq!(budget(3_000), Duration::from_millis(2250));
+        assert_eq!(budget(0), Duration::ZERO);
+        // A deadline already past: no time at all.
+        assert_eq!(work_budget(now_ms - 1_000, now), Duration::ZERO);
+        // cargo lambda's timeout-as-deadline.
+        assert_eq!(work_budget(600_000, now), Duration::from_secs(594));
+    }
+}

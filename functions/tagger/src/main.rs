@@ -1,0 +1,15 @@
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = tagger::Config::from_env();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let deps = tagger::Deps::from_sdk_config(&sdk, config);
+    let deps = &deps;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        tagger::function_handler(deps, event).await
+    }))
+    .await
+}
