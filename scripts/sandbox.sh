@@ -75,14 +75,17 @@ PY
 }
 
 moto_port=$(free_port)
-JOB_RESULTS_FILE="$state/job-results.jsonl" setsid "$bin/moto-python" "$root/tests/sandbox/moto_server_with_job_results.py" \
-  --host 127.0.0.1 --port "$moto_port" >"$state/moto.log" 2>&1 &
-pids+=($!)
-
 ministack_port=$(free_port)
 while [[ "$ministack_port" == "$moto_port" ]]; do ministack_port=$(free_port); done
 ministack_url="http://127.0.0.1:$ministack_port"
 moto_url="http://127.0.0.1:$moto_port"
+
+# moto checks a pipeline's role in MiniStack's IAM, where the roles are.
+JOB_RESULTS_FILE="$state/job-results.jsonl" MINISTACK_ENDPOINT="$ministack_url" \
+  AWS_REGION="$region" setsid "$bin/moto-python" "$root/tests/sandbox/moto_server_with_job_results.py" \
+  --host 127.0.0.1 --port "$moto_port" >"$state/moto.log" 2>&1 &
+pids+=($!)
+
 # MiniStack hands its own environment to the Lambda processes it starts, so
 # they reach MiniStack for every service and moto for CodePipeline.
 (

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the pinned tools of scripts/tools.lock into .tools/<name>, one
-# virtual environment each (their botocore pins conflict), and links their
-# commands into .tools/bin. A second run with an unchanged lock is a no-op.
+# virtual environment each (their botocore pins conflict), in parallel, and puts
+# a wrapper for each command in .tools/bin. A second run with an unchanged lock
+# is a no-op.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
 python=${PYTHON:-python3}
 mkdir -p "$tools/bin"
 
-# Commands each environment exposes in .tools/bin, as <command>[:<link name>].
+# Commands each environment exposes in .tools/bin, as <command>[:<wrapper name>].
 declare -A commands=(
   [sam]="sam python:sam-python"
   [cargo-lambda]="cargo-lambda"
@@ -18,28 +19,52 @@ declare -A commands=(
   [checkov]="checkov"
 )
 
-while read -r name requirements; do
-  [[ -z "$name" || "$name" == \#* ]] && continue
-  env_dir="$tools/$name"
-  stamp="$env_dir/.installed"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$requirements" ]]; then
-    continue
-  fi
-  echo "setup: installing $name ($requirements)"
+wrap() { # wrapper-name command...
+  local wrapper="$tools/bin/$1"
+  shift
+  # A wrapper, not a symlink: python finds its virtual environment only when
+  # started by its own path.
+  printf '#!/bin/sh\nexec %s "$@"\n' "$*" >"$wrapper"
+  chmod +x "$wrapper"
+}
+
+install() { # name requirements...
+  local name=$1 env_dir="$tools/$1"
+  shift
   rm -rf "$env_dir"
   "$python" -m venv "$env_dir"
+  "$env_dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+}
+
+declare -A jobs=()
+declare -A wanted=()
+while read -r name requirements; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  stamp="$tools/$name/.installed"
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$requirements" ]] && continue
+  echo "setup: installing $name ($requirements)"
+  wanted[$name]=$requirements
   # shellcheck disable=SC2086
-  "$env_dir/bin/pip" install --quiet --disable-pip-version-check $requirements
+  install "$name" $requirements >"$tools/$name.log" 2>&1 &
+  jobs[$name]=$!
+done <"$root/scripts/tools.lock"
+
+failed=0
+for name in "${!jobs[@]}"; do
+  if ! wait "${jobs[$name]}"; then
+    echo "setup: installing $name failed:" >&2
+    tail -n 20 "$tools/$name.log" >&2
+    failed=1
+    continue
+  fi
+  env_dir="$tools/$name"
   for cmd in ${commands[$name]}; do
-    # A wrapper, not a symlink: python finds its virtual environment only
-    # when started by its own path.
-    printf '#!/bin/sh\nexec "%s" "$@"\n' "$env_dir/bin/${cmd%%:*}" >"$tools/bin/${cmd##*:}"
-    chmod +x "$tools/bin/${cmd##*:}"
+    wrap "${cmd##*:}" "\"$env_dir/bin/${cmd%%:*}\""
   done
   if [[ "$name" == cargo-lambda ]]; then
     # cargo-lambda cross-links with zig, which the ziglang package ships.
-    printf '#!/bin/sh\nexec "%s" -m ziglang "$@"\n' "$env_dir/bin/python" >"$tools/bin/zig"
-    chmod +x "$tools/bin/zig"
+    wrap zig "\"$env_dir/bin/python\" -m ziglang"
   fi
-  echo "$requirements" >"$stamp"
-done <"$root/scripts/tools.lock"
+  echo "${wanted[$name]}" >"$env_dir/.installed"
+done
+exit "$failed"

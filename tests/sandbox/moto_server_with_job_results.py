@@ -1,18 +1,28 @@
-"""moto's server, plus a recording stand-in for CodePipeline's job-result API.
+"""moto's server for the local cloud, with two additions for CodePipeline.
 
-moto implements CodePipeline pipelines but not PutJobSuccessResult or
-PutJobFailureResult, which the tagger calls to finish every job. This launcher
-adds both actions to moto's CodePipeline responses. They are NOT a model of
-CodePipeline's job state: any job id is accepted (AWS answers
-JobNotFoundException for an unknown one) and each call is appended as one JSON
-line to the file named by JOB_RESULTS_FILE, which the tests read back.
+1. A recording stand-in for the job-result API. moto implements CodePipeline
+   pipelines but not PutJobSuccessResult or PutJobFailureResult, which the tagger
+   calls to finish every job. This launcher adds both actions to moto's
+   CodePipeline responses. They are NOT a model of CodePipeline's job state: any
+   job id is accepted (AWS answers JobNotFoundException for an unknown one) and
+   each call is appended as one JSON line to the file named by JOB_RESULTS_FILE,
+   which the tests read back.
+
+2. The pipeline role is looked up where it lives. moto checks that a pipeline's
+   role exists and trusts codepipeline.amazonaws.com, but in its own IAM; in the
+   local cloud every role is created in MiniStack. When MINISTACK_ENDPOINT is set,
+   the same check is made against MiniStack's IAM (GetRole by name) instead.
 """
 
 import json
 import os
 import threading
+import urllib.parse
 
+import boto3
+from moto.codepipeline.models import CodePipelineBackend
 from moto.codepipeline.responses import CodePipelineResponse
+from moto.iam.exceptions import NotFoundException
 from moto.server import main
 
 _lock = threading.Lock()
@@ -41,6 +51,41 @@ def put_job_failure_result(self):
 
 CodePipelineResponse.put_job_success_result = put_job_success_result
 CodePipelineResponse.put_job_failure_result = put_job_failure_result
+
+
+class _MiniStackRole:
+    def __init__(self, document):
+        self.assume_role_policy_document = document
+
+
+class _MiniStackIam:
+    """The one IAM call moto's CodePipeline makes, answered by MiniStack."""
+
+    def __init__(self, endpoint):
+        self._iam = boto3.client(
+            "iam",
+            endpoint_url=endpoint,
+            region_name=os.environ.get("AWS_REGION", "ap-southeast-1"),
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    def get_role_by_arn(self, arn):
+        name = arn.rsplit("/", 1)[-1]
+        try:
+            role = self._iam.get_role(RoleName=name)["Role"]
+        except self._iam.exceptions.NoSuchEntityException:
+            raise NotFoundException(f"Role {arn} not found")
+        document = role["AssumeRolePolicyDocument"]
+        if isinstance(document, str):
+            # AWS returns the document URL-encoded.
+            document = json.loads(urllib.parse.unquote(document))
+        return _MiniStackRole(json.dumps(document))
+
+
+if os.environ.get("MINISTACK_ENDPOINT"):
+    _ministack_iam = _MiniStackIam(os.environ["MINISTACK_ENDPOINT"])
+    CodePipelineBackend.iam_backend = property(lambda self: _ministack_iam)
 
 if __name__ == "__main__":
     main()

@@ -95,32 +95,10 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
         "{bucket}: versioning {:?}",
         versioning.status()
     );
-    let encryption = w.s3.get_bucket_encryption().bucket(bucket).send().await?;
-    let algorithm = encryption
-        .server_side_encryption_configuration()
-        .and_then(|c| c.rules().first())
-        .and_then(|r| r.apply_server_side_encryption_by_default())
-        .map(|d| d.sse_algorithm().as_str().to_owned());
-    ensure!(
-        algorithm.as_deref() == Some("aws:kms"),
-        "{bucket}: encryption {algorithm:?}"
-    );
-    let lifecycle =
-        w.s3.get_bucket_lifecycle_configuration()
-            .bucket(bucket)
-            .send()
-            .await?;
-    let expires = lifecycle.rules().iter().any(|r| {
-        r.expiration().and_then(|e| e.days()) == Some(30)
-            && r.noncurrent_version_expiration()
-                .and_then(|n| n.noncurrent_days())
-                == Some(30)
-    });
-    ensure!(
-        expires,
-        "{bucket}: no rule expiring objects and noncurrent versions after 30 days"
-    );
-    ok("artifact bucket: versioned, KMS (AWS managed key), 30-day expiry");
+    // MiniStack's CloudFormation applies a bucket's versioning but not its encryption,
+    // lifecycle or tags: those are checked on the transformed template
+    // (tests/e2e/tests/template.rs), which is what AWS receives.
+    ok("artifact bucket: named with the suffix and account, versioned");
 
     let repository = format!("images-{s}");
     let repositories = w
@@ -198,21 +176,25 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
         env.privileged_mode() == Some(true),
         "{project}: not privileged (Docker needs it)"
     );
-    let group = p
-        .logs_config()
-        .and_then(|l| l.cloud_watch_logs())
-        .and_then(|c| c.group_name());
-    ensure!(
-        group == Some(format!("/aws/codebuild/{project}").as_str()),
-        "{project}: logs to {group:?}"
-    );
+    // AWS always returns a logs configuration; MiniStack's CodeBuild drops it (the
+    // installer's tests check the log group on the CreateProject request itself).
+    match p.logs_config() {
+        None => println!("note {project}: the emulator returned no logs configuration"),
+        Some(logs) => {
+            let group = logs.cloud_watch_logs().and_then(|c| c.group_name());
+            ensure!(
+                group == Some(format!("/aws/codebuild/{project}").as_str()),
+                "{project}: logs to {group:?}"
+            );
+        }
+    }
     let tags: HashMap<String, String> = p
         .tags()
         .iter()
         .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
         .collect();
     ensure!(has_tags(&tags), "{project}: tags {tags:?}");
-    ok("build project: SMALL, privileged, logs to its group, tagged");
+    ok("build project: SMALL, privileged, tagged");
 
     let pipeline_name = stack.output("PipelineName")?;
     ensure!(
