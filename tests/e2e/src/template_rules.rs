@@ -513,29 +513,6 @@ fn function_url(t: &Value) -> Vec<String> {
     v
 }
 
-/// The properties the installer reads (functions/installer parses the same list).
-pub const INSTALLER_PROPERTIES: &[&str] = &[
-    "EnvironmentSuffix",
-    "ProjectName",
-    "PipelineName",
-    "RuleName",
-    "EventBusName",
-    "CodeBuildRoleArn",
-    "PipelineRoleArn",
-    "EventsRoleArn",
-    "ArtifactBucket",
-    "RepositoryName",
-    "RepositoryUri",
-    "ConnectionArn",
-    "GitHubOwner",
-    "GitHubRepo",
-    "GitHubBranch",
-    "DockerfilePath",
-    "TaggerFunctionName",
-    "BuildLogGroupName",
-    "Tags",
-];
-
 fn installer_custom_resource(t: &Value) -> Vec<String> {
     let mut v = Vec::new();
     let custom: Vec<_> = of_type(t, "Custom::Pipeline").collect();
@@ -562,7 +539,7 @@ fn installer_custom_resource(t: &Value) -> Vec<String> {
             "{id}: must depend on the installer's role ({role}) so it outlives Delete"
         ));
     }
-    for property in INSTALLER_PROPERTIES {
+    for property in installer::domain::properties::Properties::NAMES {
         if p[property].is_null() {
             v.push(format!("{id}: property {property} is missing"));
         }

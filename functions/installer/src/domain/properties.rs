@@ -30,6 +30,29 @@ pub struct Properties {
 }
 
 impl Properties {
+    /// Every property the installer requires, as the template must pass them.
+    pub const NAMES: &'static [&'static str] = &[
+        "EnvironmentSuffix",
+        "ProjectName",
+        "PipelineName",
+        "RuleName",
+        "EventBusName",
+        "CodeBuildRoleArn",
+        "PipelineRoleArn",
+        "EventsRoleArn",
+        "ArtifactBucket",
+        "RepositoryName",
+        "RepositoryUri",
+        "ConnectionArn",
+        "GitHubOwner",
+        "GitHubRepo",
+        "GitHubBranch",
+        "DockerfilePath",
+        "TaggerFunctionName",
+        "BuildLogGroupName",
+        "Tags",
+    ];
+
     /// `owner/repo`, as GitHub names the repository in its payloads.
     pub fn full_repository_name(&self) -> String {
         format!("{}/{}", self.github_owner, self.github_repo)
@@ -394,29 +417,9 @@ pub(crate) mod tests {
 
     #[test]
     fn a_missing_property_is_named() {
-        for name in [
-            "EnvironmentSuffix",
-            "ProjectName",
-            "PipelineName",
-            "RuleName",
-            "EventBusName",
-            "CodeBuildRoleArn",
-            "PipelineRoleArn",
-            "EventsRoleArn",
-            "ArtifactBucket",
-            "RepositoryName",
-            "RepositoryUri",
-            "ConnectionArn",
-            "GitHubOwner",
-            "GitHubRepo",
-            "GitHubBranch",
-            "DockerfilePath",
-            "TaggerFunctionName",
-            "BuildLogGroupName",
-            "Tags",
-        ] {
+        for name in Properties::NAMES {
             let mut value = sample();
-            value.as_object_mut().unwrap().remove(name);
+            value.as_object_mut().unwrap().remove(*name);
             let message = Properties::parse(&value).unwrap_err().to_string();
             assert!(message.contains(name), "{name}: {message}");
             assert!(message.contains("missing"), "{name}: {message}");
