@@ -1,5 +1,5 @@
 # The two commands a newcomer needs are `make local` and `make test`.
-.PHONY: setup local test sandbox bench
+.PHONY: setup local test sandbox
 
 setup:            ## install the pinned tools into .tools/ (a no-op when done)
 	scripts/setup.sh
