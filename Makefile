@@ -1,5 +1,5 @@
 # The two commands a newcomer needs are `make local` and `make test`.
-.PHONY: setup local test sandbox
+.PHONY: setup local test sandbox bench
 
 setup:            ## install the pinned tools into .tools/ (a no-op when done)
 	scripts/setup.sh
@@ -12,3 +12,6 @@ test:             ## every check: fmt, clippy, tests, lint, checkov, end to end
 
 sandbox: setup    ## a shell with the local cloud running (exit to stop it)
 	scripts/sandbox.sh run $${SHELL:-bash}
+
+bench:            ## Rust against Python/boto3 in the local cloud (docs/benchmarks.md)
+	scripts/bench.sh
