@@ -49,6 +49,27 @@ impl Default for Settings {
     }
 }
 
+/// Lambda's longest timeout, assumed when the runtime gives no usable deadline.
+pub const LONGEST_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// The time from `now` to the invocation's `deadline`. Lambda always gives a
+/// deadline in the future; a local emulator may give none, which the runtime
+/// reads as the epoch (`cargo lambda watch` does), so a deadline already
+/// passed when the invocation starts means "unknown": assume
+/// [`LONGEST_TIMEOUT`], the installer's own timeout in the template.
+pub fn time_left(deadline: SystemTime, now: SystemTime) -> Duration {
+    match deadline.duration_since(now) {
+        Ok(left) if !left.is_zero() => left,
+        _ => {
+            tracing::warn!(
+                assumed_s = LONGEST_TIMEOUT.as_secs(),
+                "the runtime gave no deadline in the future (a local emulator?): assuming Lambda's longest timeout"
+            );
+            LONGEST_TIMEOUT
+        }
+    }
+}
+
 /// The custom resource handler, built once per cold start.
 #[derive(Debug, Clone)]
 pub struct Installer {
@@ -108,10 +129,7 @@ impl Installer {
     /// The Lambda entry point.
     pub async fn lambda(&self, event: LambdaEvent<Value>) -> Result<(), Error> {
         let (payload, context) = event.into_parts();
-        let remaining = context
-            .deadline()
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
+        let remaining = time_left(context.deadline(), SystemTime::now());
         // Boxed: the handler's future is deep, and the runtime nests it further.
         Box::pin(self.handle(
             payload,
@@ -259,5 +277,29 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         message.clone()
     } else {
         "panic".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_in_the_future_is_the_time_left() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let left = time_left(now + Duration::from_secs(42), now);
+        assert_eq!(left, Duration::from_secs(42));
+    }
+
+    #[test]
+    fn no_deadline_or_one_already_passed_means_the_longest_timeout() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        // What the runtime reads when an emulator sends no deadline.
+        assert_eq!(time_left(SystemTime::UNIX_EPOCH, now), LONGEST_TIMEOUT);
+        assert_eq!(time_left(now, now), LONGEST_TIMEOUT);
+        assert_eq!(
+            time_left(now - Duration::from_millis(1), now),
+            LONGEST_TIMEOUT
+        );
     }
 }
