@@ -14,12 +14,16 @@
 # 900): how quiet the machine must be (1-minute load average) and how long to
 # wait for it; after the wait the run starts anyway and the report shows the
 # load. BENCH_SKIP_BUILD=1 measures the binaries already in target/lambda.
+# BENCH_ARGS: more arguments for bench/run.py (before the command line's), and
+# BENCH_OUT: where the results go (default target/bench); the test command's
+# short run of `make bench` uses both.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$root"
 started=$SECONDS
-out="$CARGO_TARGET_DIR/bench"
+out="${BENCH_OUT:-$CARGO_TARGET_DIR/bench}"
+read -ra env_args <<<"${BENCH_ARGS:-}"
 export PYTHONDONTWRITEBYTECODE=1
 
 install_bench_python() {
@@ -45,12 +49,13 @@ install_hey() {
 
 build() {
   if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
-    # One binary at a time, exactly as `sam build` does: building the three
-    # together unifies their dependencies' features differently and would
-    # rebuild the whole SDK next to the deployment build.
+    # Exactly the command `sam build` runs for a provided.al2023 function, one
+    # binary at a time: another --target (such as a glibc version) or building
+    # the three together (which unifies their dependencies' features
+    # differently) would rebuild the whole SDK next to the deployment build.
     local binary
     for binary in webhook installer tagger; do
-      cargo lambda build --release --locked --target x86_64-unknown-linux-gnu.2.26 --bin "$binary"
+      cargo lambda build --release --locked --bin "$binary"
     done
   fi
   # A copy, so that a later build into target/lambda (sam build writes there
@@ -86,5 +91,5 @@ step "release builds (cargo lambda)" build
 step "wait for a quiet machine" wait_for_quiet
 step "benchmarks in the local cloud" scripts/sandbox.sh run \
   "$root/.tools/bench/bin/python" bench/run.py --out "$out" --rust-dir "$out/bin" \
-  --python "$root/.tools/bench/bin/python" --hey "$(command -v hey)" "$@"
+  --python "$root/.tools/bench/bin/python" --hey "$(command -v hey)" "${env_args[@]}" "$@"
 echo "bench: done in $((SECONDS - started)) s; results in $out/results.md (copy the figures into docs/benchmarks.md)"

@@ -17,6 +17,8 @@ declare -A commands=(
   [moto]="moto_server python:moto-python"
   [cfn-lint]="cfn-lint"
   [checkov]="checkov"
+  [aws]="aws"
+  [expect]="python:expect-python"
 )
 
 wrap() { # wrapper-name command...

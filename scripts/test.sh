@@ -14,7 +14,8 @@ step "cargo test" cargo test --locked --workspace
 step "cfn-lint" cfn-lint template.yaml
 step "sam validate --lint" sam validate --lint --region ap-southeast-1
 step "checkov" checkov -f template.yaml --config-file .checkov.yaml
-step "end to end (make local)" scripts/local.sh
+step "end to end (make local)" make local
+step "the README's commands, as written" scripts/readme.sh
 
 trap - ERR
 echo "test: PASSED - $steps_done steps in $((SECONDS - started)) s"

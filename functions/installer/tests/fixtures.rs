@@ -25,7 +25,7 @@ fn the_fixtures_carry_valid_properties() {
     let create = Properties::parse(&event(CREATE)["ResourceProperties"]).unwrap();
     assert_eq!(
         create.names.physical_id(),
-        "installer:build-prod:pipeline-prod:github-push-prod"
+        "installer:build-local:pipeline-local:github-push-local"
     );
     let update = event(UPDATE);
     let new = Properties::parse(&update["ResourceProperties"]).unwrap();

@@ -208,7 +208,7 @@ async fn oci_indexes_are_promoted_untouched() {
 /// The payload of the documented rollback command, read from docs/rollback.md.
 fn documented_rollback_payload(repository: &str) -> Value {
     let doc = include_str!("../../../docs/rollback.md");
-    let start = doc.find("--payload '").unwrap() + "--payload '".len();
+    let start = doc.find("echo '").unwrap() + "echo '".len();
     let end = start + doc[start..].find('\'').unwrap();
     let payload = doc[start..end].replace("images-S", repository);
     serde_json::from_str(&payload).unwrap()

@@ -980,7 +980,7 @@ fn the_sample_job_event_deserializes_and_its_parameters_parse() {
     let event: CodePipelineJobEvent = serde_json::from_str(text).unwrap();
     let job = &event.code_pipeline_job;
     assert!(job.id.as_deref().is_some_and(|id| !id.is_empty()));
-    assert_eq!(job.account_id.as_deref(), Some("123456789012"));
+    assert_eq!(job.account_id.as_deref(), Some("000000000000"));
     assert!(job.data.input_artifacts.is_empty() && job.data.out_put_artifacts.is_empty());
     assert_eq!(job.data.continuation_token, None);
     let credentials = &job.data.artifact_credentials;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::world::{Stack, World};
 
-fn ok(what: &str) {
+pub(crate) fn ok(what: &str) {
     println!("ok   {what}");
 }
 
@@ -559,7 +559,7 @@ async fn push_image(w: &World, repository: &str) -> Result<String> {
         .context("PutImage returned no digest")
 }
 
-async fn tags_of(w: &World, repository: &str, digest: &str) -> Result<Vec<String>> {
+pub(crate) async fn tags_of(w: &World, repository: &str, digest: &str) -> Result<Vec<String>> {
     let described = w
         .ecr
         .describe_images()
@@ -620,7 +620,7 @@ async fn run_deploy_stage(w: &World, s: &str, repository: &str, digest: &str) ->
     Ok(job_id)
 }
 
-fn job_result(job_id: &str) -> Result<Value> {
+pub(crate) fn job_result(job_id: &str) -> Result<Value> {
     let path = std::env::var("SANDBOX_JOB_RESULTS").context("SANDBOX_JOB_RESULTS is not set")?;
     let recorded = std::fs::read_to_string(&path).unwrap_or_default();
     let results: Vec<Value> = recorded
@@ -839,5 +839,30 @@ pub async fn nothing_left(w: &World, s: &str) -> Result<()> {
         left.join(", ")
     );
     ok("delete: no bucket, repository, project, pipeline, rule, bus, log group, role, function or secret left");
+    Ok(())
+}
+
+/// The documented rollback (docs/rollback.md) answered with the new tag positions,
+/// and the repository agrees: `production` on `promoted`, `production-previous` on
+/// `previous`, two different images.
+pub async fn rolled_back(w: &World, repository: &str, answer_file: &str) -> Result<()> {
+    let text = std::fs::read_to_string(answer_file)
+        .with_context(|| format!("reading the rollback's answer {answer_file}"))?;
+    let answer: Value = serde_json::from_str(&text)
+        .with_context(|| format!("the rollback's answer is not JSON: {text}"))?;
+    let promoted = answer["promoted"].as_str().unwrap_or_default();
+    let previous = answer["previous"].as_str().unwrap_or_default();
+    ensure!(
+        answer["unchanged"] == false && !promoted.is_empty() && promoted != previous,
+        "the rollback changed nothing: {answer}"
+    );
+    for (digest, tag) in [(promoted, "production"), (previous, "production-previous")] {
+        let tags = tags_of(w, repository, digest).await?;
+        ensure!(
+            tags.iter().any(|t| t == tag),
+            "after the rollback {tag} is not on {digest} (its tags: {tags:?})"
+        );
+    }
+    ok("rollback: production and production-previous swapped");
     Ok(())
 }

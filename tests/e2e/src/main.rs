@@ -10,12 +10,18 @@
 //! - `e2e check-updated --stack NAME --branch BRANCH`: after a stack update, the
 //!   installer has reconciled the rule and the pipeline onto the new branch;
 //! - `e2e check-deleted --suffix SUFFIX`: after `sam delete`, nothing is left.
+//! - `e2e check-rollback --repository NAME --answer FILE`: the documented rollback
+//!   swapped the two tags.
+//! - `e2e fixtures prepare | receive-response --out FILE | check-webhook FILE |
+//!   check-tagger FILE | check-installer create|update|delete FILE`: the sample
+//!   events of `events/` with `cargo lambda invoke` (see [`fixtures`]).
 //!
 //! Each check prints one line; the first failure ends the run and names its check.
 
 use anyhow::{bail, Context, Result};
 
 mod checks;
+mod fixtures;
 mod world;
 
 use world::World;
@@ -55,8 +61,31 @@ async fn run(args: &[String]) -> Result<()> {
             checks::reconciled_branch(&world, &stack, flag(args, "--branch")?).await
         }
         Some("check-deleted") => checks::nothing_left(&world, flag(args, "--suffix")?).await,
+        Some("check-rollback") => {
+            checks::rolled_back(&world, flag(args, "--repository")?, flag(args, "--answer")?).await
+        }
+        Some("fixtures") => {
+            let file = |i: usize| {
+                args.get(i)
+                    .map(std::path::Path::new)
+                    .context("missing FILE")
+            };
+            match args.get(1).map(String::as_str) {
+                Some("prepare") => fixtures::prepare(&world).await,
+                Some("receive-response") => {
+                    fixtures::receive_response(std::path::Path::new(flag(args, "--out")?))
+                }
+                Some("check-webhook") => fixtures::check_webhook(file(2)?),
+                Some("check-tagger") => fixtures::check_tagger(&world, file(2)?).await,
+                Some("check-installer") => {
+                    let request = args.get(2).context("missing create|update|delete")?;
+                    fixtures::check_installer(&world, request, file(3)?).await
+                }
+                _ => bail!("usage: e2e fixtures prepare | receive-response --out FILE | check-webhook FILE | check-tagger FILE | check-installer create|update|delete FILE"),
+            }
+        }
         _ => bail!(
-            "usage: e2e prepare | scenario --stack NAME | check-updated --stack NAME --branch B | check-deleted --suffix S"
+            "usage: e2e prepare | scenario --stack NAME | check-updated --stack NAME --branch B | check-deleted --suffix S | check-rollback --repository NAME --answer FILE | fixtures ..."
         ),
     }
 }
