@@ -188,8 +188,14 @@ wait_for_watch() {
   return 1
 }
 step "cargo lambda watch" wait_for_watch
-invoke_webhook() { readme 'cargo lambda invoke webhook --data-file events/webhook-push.json' >"$work/webhook.out"; }
-invoke_tagger() { readme 'cargo lambda invoke tagger --data-file events/tagger-job.json' >"$work/tagger.out"; }
+# The README's "second terminal": no AWS environment at all.
+second_terminal() {
+  env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_CODEPIPELINE -u AWS_ACCESS_KEY_ID \
+    -u AWS_SECRET_ACCESS_KEY -u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_CONFIG_FILE \
+    -u AWS_SHARED_CREDENTIALS_FILE bash -c "$1"
+}
+invoke_webhook() { second_terminal 'cargo lambda invoke webhook --data-file events/webhook-push.json' >"$work/webhook.out"; }
+invoke_tagger() { second_terminal 'cargo lambda invoke tagger --data-file events/tagger-job.json' >"$work/tagger.out"; }
 step "cargo lambda invoke webhook" invoke_webhook
 step "the webhook forwarded the push" e2e fixtures check-webhook "$work/webhook.out"
 step "cargo lambda invoke tagger" invoke_tagger
@@ -201,7 +207,7 @@ invoke_installer() { # create|update|delete COMMAND
   e2e fixtures receive-response --out "$out" &
   local listener=$!
   for _ in $(seq 100); do [[ -f "${out%.json}.ready" ]] && break; sleep 0.1; done
-  readme "$2" >/dev/null
+  second_terminal "$2" >/dev/null
   wait "$listener"
   e2e fixtures check-installer "$1" "$out"
 }
