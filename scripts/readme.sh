@@ -100,6 +100,7 @@ deploy_answers=(
   'Parameter GitHubBranch \[main\]: ='
   "Parameter ConnectionArn \[\]: =$connection"
   'Parameter DockerfilePath \[Dockerfile\]: ='
+  'Parameter BuildKitImage \[public.ecr.aws/vend/moby/buildkit:buildx-stable-1\]: ='
   'Parameter ScanGate \[CRITICAL\]: =OFF'
   'Parameter WebhookReservedConcurrency \[5\]: ='
   "${guided_questions[@]}"
@@ -144,6 +145,7 @@ staging_answers=(
   'Parameter GitHubBranch \[main\]: ='
   'Parameter ConnectionArn \[.*\]: ='
   'Parameter DockerfilePath \[Dockerfile\]: ='
+  'Parameter BuildKitImage \[public.ecr.aws/vend/moby/buildkit:buildx-stable-1\]: ='
   'Parameter ScanGate \[OFF\]: ='
   'Parameter WebhookReservedConcurrency \[5\]: ='
   "${guided_questions[@]}"

@@ -83,6 +83,7 @@ def _create(event):
                     {"name": "REPOSITORY_URI", "value": props["RepositoryUri"], "type": "PLAINTEXT"},
                     {"name": "DOCKERFILE_PATH", "value": props["DockerfilePath"], "type": "PLAINTEXT"},
                     {"name": "CACHE_TAG", "value": "buildcache", "type": "PLAINTEXT"},
+                    {"name": "BUILDKIT_IMAGE", "value": props["BuildKitImage"], "type": "PLAINTEXT"},
                 ],
             },
             logsConfig={

@@ -10,7 +10,7 @@
 //! - **Properties**: EnvironmentSuffix, ProjectName, PipelineName, RuleName,
 //!   EventBusName, CodeBuildRoleArn, PipelineRoleArn, EventsRoleArn,
 //!   ArtifactBucket, RepositoryName, RepositoryUri, ConnectionArn,
-//!   GitHubOwner, GitHubRepo, GitHubBranch, DockerfilePath,
+//!   GitHubOwner, GitHubRepo, GitHubBranch, DockerfilePath, BuildKitImage,
 //!   TaggerFunctionName, BuildLogGroupName, Tags. Answers Data: ProjectName,
 //!   PipelineName, PipelineArn, RuleName, RuleArn.
 //! - **Physical id**: `installer:<project>:<pipeline>:<rule>`; a failed

@@ -431,7 +431,10 @@ fn buildspec_is_version_0_2_in_bash_and_exports_the_pipeline_variables() {
     assert_eq!(
         defaults,
         [
-            ("BUILDKIT_IMAGE", "moby/buildkit:buildx-stable-1"),
+            (
+                "BUILDKIT_IMAGE",
+                "public.ecr.aws/vend/moby/buildkit:buildx-stable-1"
+            ),
             ("CACHE_TAG", "buildcache"),
             ("DOCKERFILE_PATH", "Dockerfile"),
         ]
@@ -455,7 +458,7 @@ fn a_new_commit_is_built_with_the_registry_cache_pushed_and_its_digest_exported(
             "--driver",
             "docker-container",
             "--driver-opt",
-            "image=moby/buildkit:buildx-stable-1",
+            "image=public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
             "--bootstrap",
         ]));
         expected.push(call(&[

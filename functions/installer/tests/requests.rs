@@ -130,6 +130,10 @@ async fn create_project_request_meets_the_build_constraints() {
             ),
             ("DOCKERFILE_PATH", "Dockerfile"),
             ("CACHE_TAG", "buildcache"),
+            (
+                "BUILDKIT_IMAGE",
+                "public.ecr.aws/vend/moby/buildkit:buildx-stable-1"
+            ),
         ])
     );
     let source = project.source().unwrap();

@@ -176,6 +176,16 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
         env.privileged_mode() == Some(true),
         "{project}: not privileged (Docker needs it)"
     );
+    let buildkit = env
+        .environment_variables()
+        .iter()
+        .find(|v| v.name() == "BUILDKIT_IMAGE")
+        .map(|v| v.value());
+    let wanted = stack.parameter("BuildKitImage")?;
+    ensure!(
+        buildkit == Some(wanted),
+        "{project}: BUILDKIT_IMAGE is {buildkit:?}, the stack parameter BuildKitImage {wanted}"
+    );
     // AWS always returns a logs configuration; MiniStack's CodeBuild drops it (the
     // installer's tests check the log group on the CreateProject request itself).
     match p.logs_config() {
@@ -194,7 +204,7 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
         .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
         .collect();
     ensure!(has_tags(&tags), "{project}: tags {tags:?}");
-    ok("build project: SMALL, privileged, tagged");
+    ok("build project: SMALL, privileged, the stack's BuildKit image, tagged");
 
     let pipeline_name = stack.output("PipelineName")?;
     ensure!(

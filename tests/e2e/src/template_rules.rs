@@ -82,6 +82,7 @@ fn parameters(t: &Value) -> Vec<String> {
         "GitHubBranch",
         "ConnectionArn",
         "DockerfilePath",
+        "BuildKitImage",
         "ScanGate",
     ] {
         if p[name].is_null() {
@@ -105,6 +106,10 @@ fn parameters(t: &Value) -> Vec<String> {
         ("GitHubBranch", "main"),
         ("ConnectionArn", ""),
         ("DockerfilePath", "Dockerfile"),
+        (
+            "BuildKitImage",
+            "public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
+        ),
     ] {
         if p[name]["Default"] != default {
             v.push(format!("parameter {name} must default to {default:?}"));

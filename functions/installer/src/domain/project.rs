@@ -58,6 +58,7 @@ pub fn project_spec(properties: &Properties, buildspec: &str, tags: Vec<Tag>) ->
             ("REPOSITORY_URI".into(), properties.repository_uri.clone()),
             ("DOCKERFILE_PATH".into(), properties.dockerfile_path.clone()),
             ("CACHE_TAG".into(), CACHE_TAG.into()),
+            ("BUILDKIT_IMAGE".into(), properties.buildkit_image.clone()),
         ],
         log_group: properties.build_log_group_name.clone(),
         timeout_minutes: TIMEOUT_MINUTES,
@@ -99,6 +100,10 @@ mod tests {
                 ),
                 ("DOCKERFILE_PATH".to_owned(), "Dockerfile".to_owned()),
                 ("CACHE_TAG".to_owned(), "buildcache".to_owned()),
+                (
+                    "BUILDKIT_IMAGE".to_owned(),
+                    "public.ecr.aws/vend/moby/buildkit:buildx-stable-1".to_owned()
+                ),
             ]
         );
         let keys: Vec<(&str, &str)> = spec

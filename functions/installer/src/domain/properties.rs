@@ -24,6 +24,8 @@ pub struct Properties {
     pub github_repo: String,
     pub github_branch: String,
     pub dockerfile_path: String,
+    /// The BuildKit image the build's builder container runs.
+    pub buildkit_image: String,
     pub tagger_function_name: String,
     pub build_log_group_name: String,
     pub tags: Vec<Tag>,
@@ -48,6 +50,7 @@ impl Properties {
         "GitHubRepo",
         "GitHubBranch",
         "DockerfilePath",
+        "BuildKitImage",
         "TaggerFunctionName",
         "BuildLogGroupName",
         "Tags",
@@ -84,6 +87,7 @@ impl Properties {
             github_repo: field(map, "GitHubRepo", github_repo)?,
             github_branch: field(map, "GitHubBranch", branch_name)?,
             dockerfile_path: field(map, "DockerfilePath", dockerfile_path)?,
+            buildkit_image: field(map, "BuildKitImage", image_reference)?,
             tagger_function_name: field(map, "TaggerFunctionName", function_name)?,
             build_log_group_name: field(map, "BuildLogGroupName", build_log_group)?,
             tags: tags(map)?,
@@ -346,6 +350,26 @@ fn dockerfile_path(text: &str) -> Result<(), &'static str> {
         .ok_or("must be a path relative to the repository root, such as Dockerfile")
 }
 
+/// A container image reference, `[registry/]repository[:tag][@sha256:digest]`:
+/// the characters a reference may hold, nothing a shell or an option could
+/// read as more than one word.
+fn image_reference(text: &str) -> Result<(), &'static str> {
+    let ok = text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && text
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars_in(text, 1, 512, |c| {
+            c.is_ascii_alphanumeric() || "._-/:@".contains(c)
+        });
+    ok.then_some(()).ok_or(
+        "must be an image reference such as public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
+    )
+}
+
 fn function_name(text: &str) -> Result<(), &'static str> {
     chars_in(text, 1, 140, |c| {
         c.is_ascii_alphanumeric() || "_-".contains(c)
@@ -390,6 +414,7 @@ pub(crate) mod tests {
             "GitHubRepo": "hello-service",
             "GitHubBranch": "main",
             "DockerfilePath": "Dockerfile",
+            "BuildKitImage": "public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
             "TaggerFunctionName": "tagger-prod",
             "BuildLogGroupName": "/aws/codebuild/build-prod",
             "Tags": [
@@ -453,6 +478,11 @@ pub(crate) mod tests {
             ("GitHubBranch", json!("feature branch")),
             ("DockerfilePath", json!("/etc/passwd")),
             ("DockerfilePath", json!("../Dockerfile")),
+            ("BuildKitImage", json!("")),
+            ("BuildKitImage", json!("moby/buildkit --privileged")),
+            ("BuildKitImage", json!("moby/buildkit;reboot")),
+            ("BuildKitImage", json!("-moby/buildkit")),
+            ("BuildKitImage", json!("moby/buildkit:")),
             ("TaggerFunctionName", json!("tagger prod")),
             ("BuildLogGroupName", json!("/aws/lambda/build-prod")),
             ("ProjectName", json!(42)),
@@ -475,6 +505,21 @@ pub(crate) mod tests {
                 .insert((*name).to_owned(), bad.clone());
             let message = Properties::parse(&value).unwrap_err().to_string();
             assert!(message.contains(name), "{name}={bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn buildkit_images_may_be_pinned_or_private() {
+        for image in [
+            "moby/buildkit:buildx-stable-1",
+            "public.ecr.aws/vend/moby/buildkit:v0.23.2",
+            "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/buildkit:buildx-stable-1",
+            "moby/buildkit@sha256:3af5b8dc0bf326cef7655eeee359d4b44349b801ea0b30d162312aa536184113",
+        ] {
+            let mut value = sample();
+            value["BuildKitImage"] = json!(image);
+            let parsed = Properties::parse(&value).unwrap();
+            assert_eq!(parsed.buildkit_image, image);
         }
     }
 

@@ -217,6 +217,7 @@ pub fn properties(suffix: &str, account: &str) -> Value {
         "GitHubRepo": "hello-service",
         "GitHubBranch": "main",
         "DockerfilePath": "Dockerfile",
+        "BuildKitImage": "public.ecr.aws/vend/moby/buildkit:buildx-stable-1",
         "TaggerFunctionName": format!("tagger-{suffix}"),
         "BuildLogGroupName": format!("/aws/codebuild/build-{suffix}"),
         "Tags": [
