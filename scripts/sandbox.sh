@@ -81,7 +81,8 @@ ministack_url="http://127.0.0.1:$ministack_port"
 moto_url="http://127.0.0.1:$moto_port"
 
 # moto checks a pipeline's role in MiniStack's IAM, where the roles are.
-JOB_RESULTS_FILE="$state/job-results.jsonl" MINISTACK_ENDPOINT="$ministack_url" \
+JOB_RESULTS_FILE="$state/job-results.jsonl" START_REQUESTS_FILE="$state/start-requests.jsonl" \
+  MINISTACK_ENDPOINT="$ministack_url" \
   AWS_REGION="$region" setsid "$bin/moto-python" "$root/tests/sandbox/moto_server_with_job_results.py" \
   --host 127.0.0.1 --port "$moto_port" >"$state/moto.log" 2>&1 &
 pids+=($!)
@@ -111,6 +112,7 @@ client_env=(
   "AWS_DEFAULT_REGION=$region"
   "SANDBOX_STATE_DIR=$state"
   "SANDBOX_JOB_RESULTS=$state/job-results.jsonl"
+  "SANDBOX_START_REQUESTS=$state/start-requests.jsonl"
 )
 
 if [[ "$mode" == serve ]]; then

@@ -1,4 +1,4 @@
-"""moto's server for the local cloud, with two additions for CodePipeline.
+"""moto's server for the local cloud, with three additions for CodePipeline.
 
 1. A recording stand-in for the job-result API. moto implements CodePipeline
    pipelines but not PutJobSuccessResult or PutJobFailureResult, which the tagger
@@ -7,6 +7,11 @@
    job id is accepted (AWS answers JobNotFoundException for an unknown one) and
    each call is appended as one JSON line to the file named by JOB_RESULTS_FILE,
    which the tests read back.
+
+3. A recorder of StartPipelineExecution requests. moto starts an execution
+   but keeps nothing of its sourceRevisions or clientRequestToken. Each request
+   is appended, whole, as one JSON line to START_REQUESTS_FILE before moto
+   handles it as usual, so the tests can see exactly which commit was asked for.
 
 2. The pipeline role is looked up where it lives. moto checks that a pipeline's
    role exists and trusts codepipeline.amazonaws.com, but in its own IAM; in the
@@ -51,6 +56,19 @@ def put_job_failure_result(self):
 
 CodePipelineResponse.put_job_success_result = put_job_success_result
 CodePipelineResponse.put_job_failure_result = put_job_failure_result
+
+_moto_start_pipeline_execution = CodePipelineResponse.start_pipeline_execution
+
+
+def start_pipeline_execution_recorded(self):
+    path = os.environ.get("START_REQUESTS_FILE")
+    if path:
+        with _lock, open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(json.loads(self.body or "{}")) + "\n")
+    return _moto_start_pipeline_execution(self)
+
+
+CodePipelineResponse.start_pipeline_execution = start_pipeline_execution_recorded
 
 
 class _MiniStackRole:

@@ -15,9 +15,9 @@ use crate::domain::names::{PhysicalId, ResourceNames};
 use crate::domain::pipeline::{pipeline_spec, PipelineSpec};
 use crate::domain::project::{project_spec, ProjectSpec};
 use crate::domain::properties::{DeleteProperties, Properties};
-use crate::domain::rule::{rule_spec, target_spec, RuleSpec};
+use crate::domain::rule::{rule_spec, target_spec, RuleSpec, LEGACY_TARGET_ID};
 use crate::domain::tags::{resource_tags, Adoption, Ownership};
-use crate::domain::trust::{CODEBUILD_PRINCIPAL, CODEPIPELINE_PRINCIPAL, EVENTS_PRINCIPAL};
+use crate::domain::trust::{CODEBUILD_PRINCIPAL, CODEPIPELINE_PRINCIPAL};
 use crate::error::Error;
 
 /// What a successful Create or Update answers.
@@ -203,12 +203,6 @@ impl Work<'_> {
                 &properties.pipeline_role_arn,
                 CODEPIPELINE_PRINCIPAL
             ),
-            iam::check_trust(
-                iam,
-                "EventsRoleArn",
-                &properties.events_role_arn,
-                EVENTS_PRINCIPAL
-            ),
         )?;
         Ok(())
     }
@@ -225,8 +219,11 @@ impl Work<'_> {
         let pipeline_arn = self.ensure_pipeline(&pipeline, adoption).await?;
         let rule = rule_spec(properties, tags);
         let rule_arn = self.ensure_rule(&rule, adoption).await?;
-        let target = target_spec(properties, &pipeline_arn);
+        let target = target_spec(properties);
         eventbridge::put_target(&self.clients.eventbridge, &rule, &target).await?;
+        // Stacks installed before the starter existed targeted the pipeline
+        // directly: that target would start a second execution per push.
+        eventbridge::remove_target(&self.clients.eventbridge, &rule, LEGACY_TARGET_ID).await?;
         let names = &properties.names;
         Ok(Installed {
             physical_id: names.physical_id(),

@@ -73,7 +73,8 @@ async fn create_builds_project_pipeline_and_rule_and_answers_their_names() {
         answer["Data"]["RuleArn"],
         "arn:aws:events:ap-southeast-1:123456789012:rule/github-events-unit/github-push-unit"
     );
-    assert_eq!(aws.get_role.num_calls(), 3);
+    assert_eq!(aws.get_role.num_calls(), 2);
+    assert_eq!(aws.remove_targets.num_calls(), 0);
     assert_eq!(aws.create_project.num_calls(), 1);
     assert_eq!(aws.create_pipeline.num_calls(), 1);
     assert_eq!(aws.put_rule.num_calls(), 1);
@@ -228,6 +229,38 @@ async fn a_failed_create_removes_what_it_created() {
     assert_eq!(aws.delete_project.num_calls(), 1);
     // The bucket is the template's: never touched by a failed Create.
     assert_eq!(aws.list_versions.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn the_pipeline_target_of_an_older_install_is_removed() {
+    let aws = Aws::empty();
+    let legacy = mock!(aws_sdk_eventbridge::Client::list_targets_by_rule).then_output(|| {
+        aws_sdk_eventbridge::operation::list_targets_by_rule::ListTargetsByRuleOutput::builder()
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("codepipeline")
+                    .arn("arn:aws:codepipeline:ap-southeast-1:123456789012:pipeline-unit")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let removed = mock!(aws_sdk_eventbridge::Client::remove_targets)
+        .match_requests(|input| input.ids() == ["codepipeline"])
+        .then_output(|| {
+            aws_sdk_eventbridge::operation::remove_targets::RemoveTargetsOutput::builder()
+                .failed_entry_count(0)
+                .build()
+        });
+    let clients = aws.clients(Extra {
+        eventbridge: vec![&legacy, &removed],
+        ..Extra::default()
+    });
+    let (_, answer) = run(clients, create()).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(aws.put_targets.num_calls(), 1);
+    // Only the old pipeline target: the starter target stays.
+    assert_eq!(removed.num_calls(), 1);
 }
 
 #[tokio::test]
@@ -421,12 +454,12 @@ async fn a_role_that_does_not_trust_its_service_fails_preflight() {
 async fn a_missing_role_is_named() {
     let aws = Aws::empty();
     let missing = mock!(aws_sdk_iam::Client::get_role)
-        .match_requests(|input| input.role_name() == Some("events-role-unit"))
+        .match_requests(|input| input.role_name() == Some("codebuild-role-unit"))
         .then_http_response(|| {
             iam_error(
                 404,
                 "NoSuchEntity",
-                "The role with name events-role-unit cannot be found.",
+                "The role with name codebuild-role-unit cannot be found.",
             )
         });
     let clients = aws.clients(Extra {
@@ -436,7 +469,7 @@ async fn a_missing_role_is_named() {
     let (_, answer) = run(clients, create()).await;
     assert_eq!(answer["Status"], "FAILED");
     assert!(
-        reason(&answer).contains("(EventsRoleArn) does not exist"),
+        reason(&answer).contains("(CodeBuildRoleArn) does not exist"),
         "{answer}"
     );
 }

@@ -82,7 +82,6 @@ impl Cloud {
                 format!("codepipeline-role-{suffix}"),
                 "codepipeline.amazonaws.com",
             ),
-            (format!("events-role-{suffix}"), "events.amazonaws.com"),
         ] {
             self.clients
                 .iam
@@ -219,6 +218,21 @@ impl Cloud {
     }
 
     async fn matches(&self, pattern: &str, branch: &str, repository: &str) -> bool {
+        let detail = json!({
+            "ref": format!("refs/heads/{branch}"),
+            "before": "0000000000000000000000000000000000000000",
+            "after": "1f0c9a1e2b3c4d5e6f708192a3b4c5d6e7f80912",
+            "created": true,
+            "deleted": false,
+            "forced": false,
+            "repository": {"full_name": repository, "name": "hello-service", "owner": {"login": "octo-org"}, "pushed_at": 1_714_564_800},
+            "delivery_id": "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+        });
+        self.matches_detail(pattern, detail).await
+    }
+
+    /// TestEventPattern of a push event with this detail.
+    async fn matches_detail(&self, pattern: &str, detail: Value) -> bool {
         let event = json!({
             "id": "6f1c3a4e-0000-4000-8000-000000000001",
             "source": "github.com",
@@ -227,13 +241,7 @@ impl Cloud {
             "region": "ap-southeast-1",
             "time": "2024-05-01T12:00:00Z",
             "resources": [],
-            "detail": {
-                "ref": format!("refs/heads/{branch}"),
-                "before": "0000000000000000000000000000000000000000",
-                "after": "1f0c9a1e2b3c4d5e6f708192a3b4c5d6e7f80912",
-                "repository": {"full_name": repository, "name": "hello-service", "owner": {"login": "octo-org"}},
-                "delivery_id": "72d3162e-cc78-11e3-81ab-4c9367dc0958"
-            }
+            "detail": detail
         });
         self.clients
             .eventbridge
@@ -390,13 +398,87 @@ async fn create_installs_everything_and_delete_removes_it() {
         tag_map(tags.tags().iter().map(|t| (t.key(), t.value()))),
         expected_tags()
     );
+    // Case variants of the repository match; deletions, tags and trimmed
+    // payloads are decided on the fields the webhook always keeps.
+    let zero = "0000000000000000000000000000000000000000";
+    let commit = "1f0c9a1e2b3c4d5e6f708192a3b4c5d6e7f80912";
+    let push = |git_ref: &str, repository: &str, after: &str, deleted: bool| {
+        json!({
+            "ref": git_ref, "before": commit, "after": after, "deleted": deleted,
+            "repository": {"full_name": repository, "pushed_at": 1_714_564_800},
+            "delivery_id": "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+        })
+    };
+    let cases = [
+        (
+            "canonical case differs",
+            push("refs/heads/main", "Octo-Org/Hello-Service", commit, false),
+            true,
+        ),
+        (
+            "upper case",
+            push("refs/heads/main", "OCTO-ORG/HELLO-SERVICE", commit, false),
+            true,
+        ),
+        (
+            "branch deleted",
+            push("refs/heads/main", "octo-org/hello-service", zero, true),
+            false,
+        ),
+        (
+            "after zero, no deleted flag",
+            push("refs/heads/main", "octo-org/hello-service", zero, false),
+            false,
+        ),
+        (
+            "tag push",
+            push("refs/tags/main", "octo-org/hello-service", commit, false),
+            false,
+        ),
+        (
+            "branch case differs",
+            push("refs/heads/Main", "octo-org/hello-service", commit, false),
+            false,
+        ),
+        (
+            "a branch below main",
+            push("refs/heads/main/x", "octo-org/hello-service", commit, false),
+            false,
+        ),
+        (
+            "another repository",
+            push("refs/heads/main", "octo-org/hello-service-2", commit, false),
+            false,
+        ),
+    ];
+    for (name, detail, expected) in cases {
+        assert_eq!(
+            cloud.matches_detail(&pattern, detail).await,
+            expected,
+            "{name}"
+        );
+    }
+    // A payload the webhook trimmed keeps what the rule reads.
+    let trimmed = json!({
+        "ref": "refs/heads/main", "before": commit, "after": commit, "deleted": false,
+        "created": false, "forced": false, "pusher": {"name": "dev"},
+        "repository": {"full_name": "octo-org/hello-service", "name": "hello-service", "pushed_at": 1_714_564_800},
+        "head_commit": {"id": commit}, "delivery_id": "72d3162e-cc78-11e3-81ab-4c9367dc0958", "trimmed": true
+    });
+    assert!(cloud.matches_detail(&pattern, trimmed).await);
     let targets = cloud.targets(suffix).await;
     assert_eq!(targets.len(), 1);
-    assert_eq!(targets[0].arn(), pipeline_arn);
+    assert_eq!(targets[0].id(), "starter");
     assert_eq!(
-        targets[0].role_arn(),
-        Some(format!("arn:aws:iam::{ACCOUNT}:role/events-role-{suffix}").as_str())
+        targets[0].arn(),
+        format!("arn:aws:lambda:ap-southeast-1:{ACCOUNT}:function:starter-{suffix}")
     );
+    assert_eq!(targets[0].role_arn(), None);
+    assert_eq!(
+        targets[0].dead_letter_config().and_then(|d| d.arn()),
+        Some(format!("arn:aws:sqs:ap-southeast-1:{ACCOUNT}:push-dead-letters-{suffix}").as_str())
+    );
+    assert!(pipeline_arn.ends_with(&format!(":pipeline-{suffix}")));
 
     // Delete.
     cloud
@@ -486,7 +568,7 @@ async fn update_in_place_reconciles_changes_and_hand_made_drift() {
         .remove_targets()
         .rule(format!("github-push-{suffix}"))
         .event_bus_name(format!("github-events-{suffix}"))
-        .ids("codepipeline")
+        .ids("starter")
         .send()
         .await
         .unwrap();
@@ -551,7 +633,10 @@ async fn update_in_place_reconciles_changes_and_hand_made_drift() {
     );
     let targets = cloud.targets(suffix).await;
     assert_eq!(targets.len(), 1);
-    assert_eq!(targets[0].arn(), pipeline_arn);
+    assert_eq!(
+        targets[0].arn(),
+        format!("arn:aws:lambda:ap-southeast-1:{ACCOUNT}:function:starter-{suffix}")
+    );
 
     let pipeline = cloud.pipeline(suffix).await.unwrap();
     let source = pipeline.pipeline().unwrap().stages()[0].actions()[0]
@@ -712,7 +797,7 @@ async fn a_failed_create_cleans_up_and_its_delete_does_nothing() {
         .remove_targets()
         .rule(format!("github-push-{suffix}"))
         .event_bus_name(format!("github-events-{suffix}"))
-        .ids("codepipeline")
+        .ids("starter")
         .send()
         .await
         .unwrap();

@@ -175,6 +175,20 @@ async fn create_pipeline_request_has_three_stages_in_order() {
     assert_eq!(store.location(), "artifacts-req-123456789012");
     let stages: Vec<&str> = pipeline.stages().iter().map(|s| s.name()).collect();
     assert_eq!(stages, ["Source", "Build", "Deploy"]);
+    // The starter's variables, declared with the defaults a start by hand carries.
+    let variables: Vec<(&str, Option<&str>)> = pipeline
+        .variables()
+        .iter()
+        .map(|v| (v.name(), v.default_value()))
+        .collect();
+    assert_eq!(
+        variables,
+        [
+            ("COMMIT_ID", Some("none")),
+            ("DELIVERY_ID", Some("none")),
+            ("PUSH_SEQUENCE", Some("0"))
+        ]
+    );
 
     let source = &pipeline.stages()[0].actions()[0];
     let type_id = source.action_type_id().unwrap();
@@ -198,6 +212,9 @@ async fn create_pipeline_request_has_three_stages_in_order() {
     assert_eq!(build.action_type_id().unwrap().provider(), "CodeBuild");
     assert_eq!(build.namespace(), Some("BuildVariables"));
     assert_eq!(build.configuration().unwrap()["ProjectName"], "build-req");
+    assert!(build.configuration().unwrap()["EnvironmentVariables"]
+        .contains(r##""name":"PUSHED_COMMIT","value":"#{variables.COMMIT_ID}""##));
+    assert_eq!(source.name(), "GitHub");
 
     let deploy = &pipeline.stages()[2].actions()[0];
     let type_id = deploy.action_type_id().unwrap();
@@ -210,7 +227,8 @@ async fn create_pipeline_request_has_three_stages_in_order() {
     let parameters: Value = serde_json::from_str(&config["UserParameters"]).unwrap();
     assert_eq!(
         parameters,
-        json!({"repository": "images-req", "digest": "#{BuildVariables.IMAGE_DIGEST}", "tag": "production"})
+        json!({"repository": "images-req", "digest": "#{BuildVariables.IMAGE_DIGEST}", "tag": "production",
+               "commit": "#{variables.COMMIT_ID}", "sequence": "#{variables.PUSH_SEQUENCE}"})
     );
 
     let tags: Vec<(String, String)> = input
@@ -222,7 +240,7 @@ async fn create_pipeline_request_has_three_stages_in_order() {
 }
 
 #[tokio::test]
-async fn put_rule_and_targets_requests_route_pushes_to_the_pipeline() {
+async fn put_rule_and_targets_requests_route_pushes_to_the_starter() {
     let sent = create_and_capture().await;
     let rule = sent.rule;
     assert_eq!(rule.name(), Some("github-push-req"));
@@ -236,7 +254,9 @@ async fn put_rule_and_targets_requests_route_pushes_to_the_pipeline() {
             "detail-type": ["push"],
             "detail": {
                 "ref": ["refs/heads/main"],
-                "repository": {"full_name": ["octo-org/hello-service"]}
+                "deleted": [false],
+                "after": [{"anything-but": ["0000000000000000000000000000000000000000"]}],
+                "repository": {"full_name": [{"equals-ignore-case": "octo-org/hello-service"}]}
             }
         })
     );
@@ -252,13 +272,19 @@ async fn put_rule_and_targets_requests_route_pushes_to_the_pipeline() {
     assert_eq!(targets.event_bus_name(), Some("github-events-req"));
     let target = &targets.targets()[0];
     assert_eq!(targets.targets().len(), 1);
-    assert_eq!(target.id(), "codepipeline");
+    assert_eq!(target.id(), "starter");
     assert_eq!(
         target.arn(),
-        "arn:aws:codepipeline:ap-southeast-1:123456789012:pipeline-req"
+        "arn:aws:lambda:ap-southeast-1:123456789012:function:starter-req"
     );
+    // EventBridge invokes a Lambda target through the function's resource
+    // policy: no role.
+    assert_eq!(target.role_arn(), None);
+    let retry = target.retry_policy().unwrap();
+    assert_eq!(retry.maximum_retry_attempts(), Some(30));
+    assert_eq!(retry.maximum_event_age_in_seconds(), Some(3600));
     assert_eq!(
-        target.role_arn(),
-        Some("arn:aws:iam::123456789012:role/events-role-req")
+        target.dead_letter_config().and_then(|d| d.arn()),
+        Some("arn:aws:sqs:ap-southeast-1:123456789012:push-dead-letters-req")
     );
 }

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use crate::aws::codepipeline::{self, with_result_retries};
 use crate::aws::ecr::{self, ImageRef, Manifest};
+use crate::aws::order::{self, OrderGuard};
 use crate::config::Config;
 use crate::domain::outcome::{success_summary, FailureKind, JobOutcome, Notes};
 use crate::domain::params::{
@@ -38,6 +39,9 @@ pub struct Deps {
     pub codepipeline: aws_sdk_codepipeline::Client,
     /// The configuration, or why it could not be read.
     pub config: Arc<Result<Config, Error>>,
+    /// The push-order record (DELIVERIES_TABLE); without it, production
+    /// moves to whatever a job names (local invokes of a single job).
+    pub order_guard: Option<OrderGuard>,
 }
 
 impl Deps {
@@ -51,7 +55,14 @@ impl Deps {
             ecr,
             codepipeline,
             config: Arc::new(config),
+            order_guard: None,
         }
+    }
+
+    /// Keeps `production` in push order with the deliveries table `table`.
+    pub fn with_order_guard(mut self, client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        self.order_guard = Some(OrderGuard { client, table });
+        self
     }
 
     /// Builds the clients from a loaded SDK configuration.
@@ -313,6 +324,35 @@ async fn run_promotion(deps: &Deps, config: Config, payload: Value) -> Result<Jo
             }
         }
     }
+
+    match (&params.push, &deps.order_guard) {
+        (Some(push), Some(guard)) => {
+            if let Err(newer) = order::advance(guard, push, digest.as_str()).await? {
+                let summary = format!(
+                    "built, not promoted: {repository}@{digest} is commit {} (push {}), older than commit {} (push {}) that {} already holds; production only moves forward",
+                    push.commit, push.sequence, newer.commit, newer.sequence, params.tag
+                );
+                tracing::warn!(commit = %push.commit, sequence = push.sequence, held_by = %newer.commit, "{summary}");
+                // PROMOTED_DIGEST names what production holds, unchanged.
+                let holder =
+                    ecr::get_image(&deps.ecr, repository, ImageRef::Tag(&params.tag)).await?;
+                return Ok(JobOutcome::Succeeded {
+                    summary,
+                    promoted: holder.map_or_else(|| digest.clone(), |m| m.digest),
+                    previous: None,
+                });
+            }
+            notes.commit = Some(format!("commit {} (push {})", push.commit, push.sequence));
+        }
+        (Some(push), None) => {
+            notes.commit = Some(format!(
+                "commit {} (push {}; push order not checked)",
+                push.commit, push.sequence
+            ));
+        }
+        (None, _) => notes.commit = Some("started by hand: no push order to check".to_owned()),
+    }
+    tracing::info!(commit = ?params.push.as_ref().map(|p| &p.commit), "promoting the commit's image");
 
     let previous = params.previous_tag();
     let plan = plan_and_apply(deps, repository, &params.tag, &previous, target).await?;

@@ -6,7 +6,13 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = tagger::Config::from_env();
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let deps = tagger::Deps::from_sdk_config(&sdk, config);
+    let mut deps = tagger::Deps::from_sdk_config(&sdk, config);
+    if let Some(table) = std::env::var("DELIVERIES_TABLE")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
+        deps = deps.with_order_guard(aws_sdk_dynamodb::Client::new(&sdk), table);
+    }
     let deps = &deps;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         tagger::function_handler(deps, event).await

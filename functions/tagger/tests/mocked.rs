@@ -999,3 +999,123 @@ fn the_sample_job_event_deserializes_and_its_parameters_parse() {
     assert!(params.repository.starts_with("images-"));
     assert!(params.digest.is_some());
 }
+
+/// UserParameters as the installer writes them, resolved for a push.
+fn push_params(digest: &str, commit: &str, sequence: u64) -> String {
+    json!({"repository": REPO, "digest": digest, "tag": "production",
+           "commit": commit, "sequence": sequence.to_string()})
+    .to_string()
+}
+
+fn deliveries(rules: &[&Rule]) -> aws_sdk_dynamodb::Client {
+    mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules)
+}
+
+#[tokio::test]
+async fn an_older_push_is_built_but_not_promoted_and_the_result_says_why() {
+    let (new, held) = (fake_digest('b'), fake_digest('a'));
+    let older = "1111111111111111111111111111111111111111";
+    let newer = "2222222222222222222222222222222222222222";
+    let puts: Log<Put> = Arc::default();
+    let ecr_rules = [
+        get_digest(&new, found(&new, MANIFEST_B, OCI)),
+        get_tag("production", found(&held, MANIFEST_A, DOCKER)),
+        put_ok(&puts),
+    ];
+    let refused = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            r.condition_expression()
+                == Some("attribute_not_exists(#sequence) OR #sequence <= :sequence")
+        })
+        .then_http_response(|| {
+            aws_error(
+                400,
+                "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                "The conditional request failed",
+            )
+        });
+    let record = mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || {
+        aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+            .item(
+                "sequence",
+                aws_sdk_dynamodb::types::AttributeValue::N("8".into()),
+            )
+            .item(
+                "commit",
+                aws_sdk_dynamodb::types::AttributeValue::S(newer.into()),
+            )
+            .build()
+    });
+    let (cp, log) = pipeline();
+    let deps = deps(
+        ecr_client(&ecr_rules.iter().collect::<Vec<_>>()),
+        cp,
+        ScanGate::Off,
+    )
+    .with_order_guard(deliveries(&[&refused, &record]), "deliveries-test".into());
+
+    let answer = run(
+        &deps,
+        job_event("job-1", &push_params(&new, older, 7), None),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(answer["result"], "succeeded");
+    assert!(puts.lock().unwrap().is_empty(), "no tag moved");
+    let success = the_one_success(&log);
+    let summary = success.execution_details().unwrap().summary().unwrap();
+    assert!(
+        summary.contains(&format!("built, not promoted: {REPO}@{new} is commit {older} (push 7), older than commit {newer} (push 8)")),
+        "{summary}"
+    );
+    // The output names what production still holds.
+    assert_eq!(var(&success, "PROMOTED_DIGEST"), Some(held.as_str()));
+}
+
+#[tokio::test]
+async fn a_newer_push_is_recorded_and_promoted_and_the_result_names_the_commit() {
+    let (new, old) = (fake_digest('b'), fake_digest('a'));
+    let commit = "3333333333333333333333333333333333333333";
+    let puts: Log<Put> = Arc::default();
+    let ecr_rules = [
+        get_digest(&new, found(&new, MANIFEST_B, OCI)),
+        get_tag("production", found(&old, MANIFEST_A, DOCKER)),
+        get_tag("production-previous", not_found()),
+        put_ok(&puts),
+    ];
+    let advanced = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(move |r| {
+            let values = r.expression_attribute_values().unwrap();
+            values.get(":sequence") == Some(&aws_sdk_dynamodb::types::AttributeValue::N("9".into()))
+                && values.get(":commit")
+                    == Some(&aws_sdk_dynamodb::types::AttributeValue::S(commit.into()))
+        })
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
+    let (cp, log) = pipeline();
+    let deps = deps(
+        ecr_client(&ecr_rules.iter().collect::<Vec<_>>()),
+        cp,
+        ScanGate::Off,
+    )
+    .with_order_guard(deliveries(&[&advanced]), "deliveries-test".into());
+
+    run(
+        &deps,
+        job_event("job-1", &push_params(&new, commit, 9), None),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(advanced.num_calls(), 1);
+    assert_eq!(puts.lock().unwrap().len(), 2);
+    let success = the_one_success(&log);
+    assert_eq!(var(&success, "PROMOTED_DIGEST"), Some(new.as_str()));
+    let summary = success.execution_details().unwrap().summary().unwrap();
+    assert!(
+        summary.contains(&format!("commit {commit} (push 9)")),
+        "{summary}"
+    );
+}

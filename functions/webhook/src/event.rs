@@ -103,18 +103,30 @@ pub fn build_event(
 }
 
 /// The fields a push needs downstream, nothing else: `ref`, `before`,
-/// `after`, `repository` (`full_name`, `name`, `owner.login`, `owner.name`,
-/// `html_url`), `head_commit` (`id`, `message` cut to
-/// [`TRIMMED_MESSAGE_BYTES`], `timestamp`, `url`, `author`), `pusher`,
-/// `delivery_id`, and `"trimmed": true`. Fields the rule matches on (`ref`,
-/// `repository.full_name`) are never cut: a cut value could match another
-/// rule.
+/// `after`, `created`, `deleted`, `forced`, `repository` (`full_name`,
+/// `name`, `owner.login`, `owner.name`, `html_url`, `pushed_at`),
+/// `head_commit` (`id`, `message` cut to [`TRIMMED_MESSAGE_BYTES`],
+/// `timestamp`, `url`, `author`), `pusher`, `delivery_id`, and
+/// `"trimmed": true`. Fields the rule matches on (`ref`, `deleted`, `after`,
+/// `repository.full_name`) and the starter reads (those, `before` and
+/// `repository.pushed_at`) are never cut: a cut value could match another
+/// rule or start another commit.
 pub fn trimmed_detail(payload: &Map<String, Value>, delivery_id: &str) -> Map<String, Value> {
     let mut out = Map::new();
-    copy_fields(payload, &mut out, &["ref", "before", "after", "pusher"]);
+    copy_fields(
+        payload,
+        &mut out,
+        &[
+            "ref", "before", "after", "created", "deleted", "forced", "pusher",
+        ],
+    );
     if let Some(Value::Object(repository)) = payload.get("repository") {
         let mut repo = Map::new();
-        copy_fields(repository, &mut repo, &["full_name", "name", "html_url"]);
+        copy_fields(
+            repository,
+            &mut repo,
+            &["full_name", "name", "html_url", "pushed_at"],
+        );
         if let Some(Value::Object(owner)) = repository.get("owner") {
             let mut kept = Map::new();
             copy_fields(owner, &mut kept, &["login", "name"]);
@@ -182,9 +194,10 @@ mod tests {
             "ref": "refs/heads/main",
             "before": "9049f1265b7d61be4a8904a9a27120d2064dab3b",
             "after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+            "created": false, "deleted": false, "forced": true,
             "repository": {
                 "id": 1, "name": "repo", "full_name": "owner/repo",
-                "html_url": "https://github.com/owner/repo",
+                "html_url": "https://github.com/owner/repo", "pushed_at": 1_777_860_000,
                 "owner": {"name": "owner", "login": "owner", "id": 7, "avatar_url": "x"},
                 "description": "d"
             },
@@ -261,8 +274,13 @@ mod tests {
         assert_eq!(
             detail["repository"],
             json!({"full_name": "owner/repo", "name": "repo",
-                   "html_url": "https://github.com/owner/repo",
+                   "html_url": "https://github.com/owner/repo", "pushed_at": 1_777_860_000,
                    "owner": {"login": "owner", "name": "owner"}})
+        );
+        // What the rule matches and the starter reads to order the push.
+        assert_eq!(
+            (&detail["created"], &detail["deleted"], &detail["forced"]),
+            (&json!(false), &json!(false), &json!(true))
         );
         assert_eq!(detail["pusher"]["name"], "dev");
         let head = &detail["head_commit"];

@@ -34,7 +34,7 @@ fn unique(prefix: &str) -> String {
 pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
     let s = stack.suffix()?;
 
-    for function in ["installer", "tagger", "webhook"] {
+    for function in ["installer", "tagger", "webhook", "starter"] {
         let name = format!("{function}-{s}");
         let got = w
             .lambda
@@ -64,6 +64,7 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
         format!("/aws/lambda/installer-{s}"),
         format!("/aws/lambda/tagger-{s}"),
         format!("/aws/lambda/webhook-{s}"),
+        format!("/aws/lambda/starter-{s}"),
     ] {
         let groups = w
             .logs
@@ -82,7 +83,7 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
             found.retention_in_days()
         );
     }
-    ok("log groups: four, 7-day retention");
+    ok("log groups: five, 7-day retention");
 
     let bucket = stack.output("ArtifactBucketName")?;
     ensure!(
@@ -140,7 +141,7 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
     for role in [
         "codebuild",
         "codepipeline",
-        "events",
+        "starter",
         "installer",
         "tagger",
         "webhook",
@@ -250,18 +251,19 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
         .first()
         .context("the rule has no target")?;
     ensure!(
-        target.arn().ends_with(&format!(":pipeline-{s}")),
+        target.arn().ends_with(&format!(":function:starter-{s}")),
         "target {}",
         target.arn()
     );
     ensure!(
         target
-            .role_arn()
-            .is_some_and(|r| r.ends_with(&format!("role/events-role-{s}"))),
-        "target role {:?}",
-        target.role_arn()
+            .dead_letter_config()
+            .and_then(|d| d.arn())
+            .is_some_and(|a| a.ends_with(&format!(":push-dead-letters-{s}"))),
+        "target dead-letter queue {:?}",
+        target.dead_letter_config()
     );
-    ok("push rule: matches the branch, targets the pipeline with the events role");
+    ok("push rule: matches the branch, targets the starter, dead letters to the queue");
     Ok(())
 }
 
@@ -590,9 +592,14 @@ pub(crate) async fn tags_of(w: &World, repository: &str, digest: &str) -> Result
 
 /// Invokes the tagger with the job event the Deploy stage sends; returns the job id.
 async fn run_deploy_stage(w: &World, s: &str, repository: &str, digest: &str) -> Result<String> {
-    let job_id = unique("job-");
     let user_parameters =
         json!({ "repository": repository, "digest": digest, "tag": "production" }).to_string();
+    invoke_tagger(w, s, &user_parameters).await
+}
+
+/// Invokes the tagger with a job carrying these UserParameters; returns the job id.
+async fn invoke_tagger(w: &World, s: &str, user_parameters: &str) -> Result<String> {
+    let job_id = unique("job-");
     let event = json!({
         "CodePipeline.job": {
             "id": job_id,
@@ -767,6 +774,24 @@ pub async fn nothing_left(w: &World, s: &str) -> Result<()> {
     {
         left.push(format!("pipeline pipeline-{s}"));
     }
+    if w.dynamodb
+        .describe_table()
+        .table_name(format!("deliveries-{s}"))
+        .send()
+        .await
+        .is_ok()
+    {
+        left.push(format!("table deliveries-{s}"));
+    }
+    if w.sqs
+        .get_queue_url()
+        .queue_name(format!("push-dead-letters-{s}"))
+        .send()
+        .await
+        .is_ok()
+    {
+        left.push(format!("queue push-dead-letters-{s}"));
+    }
     if w.events
         .describe_event_bus()
         .name(format!("github-events-{s}"))
@@ -791,6 +816,7 @@ pub async fn nothing_left(w: &World, s: &str) -> Result<()> {
         "/aws/lambda/installer-",
         "/aws/lambda/tagger-",
         "/aws/lambda/webhook-",
+        "/aws/lambda/starter-",
     ] {
         let name = format!("{prefix}{s}");
         let groups = w
@@ -810,7 +836,7 @@ pub async fn nothing_left(w: &World, s: &str) -> Result<()> {
     for role in [
         "codebuild",
         "codepipeline",
-        "events",
+        "starter",
         "installer",
         "tagger",
         "webhook",
@@ -820,7 +846,7 @@ pub async fn nothing_left(w: &World, s: &str) -> Result<()> {
             left.push(format!("role {name}"));
         }
     }
-    for function in ["installer", "tagger", "webhook"] {
+    for function in ["installer", "tagger", "webhook", "starter"] {
         let name = format!("{function}-{s}");
         if w.lambda
             .get_function()
@@ -874,5 +900,188 @@ pub async fn rolled_back(w: &World, repository: &str, answer_file: &str) -> Resu
         );
     }
     ok("rollback: production and production-previous swapped");
+    Ok(())
+}
+
+/// The StartPipelineExecution requests moto recorded (the sandbox's recorder).
+fn start_requests() -> Result<Vec<Value>> {
+    let path =
+        std::env::var("SANDBOX_START_REQUESTS").context("SANDBOX_START_REQUESTS is not set")?;
+    let recorded = std::fs::read_to_string(&path).unwrap_or_default();
+    Ok(recorded
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .collect())
+}
+
+fn variable<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
+    request["variables"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"] == name)
+        .and_then(|v| v["value"].as_str())
+}
+
+fn starts_of(delivery: &str) -> Result<Vec<Value>> {
+    Ok(start_requests()?
+        .into_iter()
+        .filter(|r| variable(r, "DELIVERY_ID") == Some(delivery))
+        .collect())
+}
+
+/// The name as GitHub may spell it, in another case than the stack's parameter.
+fn other_case(name: &str) -> String {
+    name.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i % 2 == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+}
+
+/// Step 3b: a signed push through the function URL becomes exactly one
+/// StartPipelineExecution of exactly its commit (webhook → bus → rule →
+/// starter → CodePipeline), however often it is delivered; deletions start
+/// nothing; and the Deploy stage promotes that commit's image.
+pub async fn exact_commit_start(w: &World, stack: &Stack) -> Result<()> {
+    let s = stack.suffix()?;
+    let owner = stack.parameter("GitHubOwner")?;
+    let repo = stack.parameter("GitHubRepo")?;
+    let branch = stack.parameter("GitHubBranch")?;
+    let secret = w
+        .secrets
+        .get_secret_value()
+        .secret_id(format!("webhook-secret-{s}"))
+        .send()
+        .await?
+        .secret_string()
+        .context("the webhook secret has no string")?
+        .to_owned();
+    let url = function_url(w, stack.output("WebhookUrl")?)?;
+    let pushed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let send = |payload: Value, delivery: String| {
+        let (url, secret) = (url.clone(), secret.clone());
+        async move {
+            let body = serde_json::to_vec(&payload)?;
+            let status = deliver(w, &url, &body, &delivery, &sign(&secret, &body)?).await?;
+            ensure!(
+                status == 200,
+                "delivery {delivery}: HTTP {status}, expected 200"
+            );
+            anyhow::Ok(())
+        }
+    };
+
+    // GitHub spells the repository as it was created; the stack's parameters
+    // may differ in case.
+    let mut payload = push_payload(owner, repo, branch);
+    payload["repository"]["full_name"] =
+        json!(format!("{}/{}", other_case(owner), other_case(repo)));
+    payload["repository"]["pushed_at"] = json!(pushed_at);
+    payload["before"] = json!(hex::encode(Sha256::digest(unique("before").as_bytes()))[..40]);
+    let commit = payload["after"].as_str().unwrap_or_default().to_owned();
+    let delivery = unique("e2e-push-");
+    send(payload.clone(), delivery.clone()).await?;
+    let started = Instant::now();
+    let first = loop {
+        if let Some(request) = starts_of(&delivery)?.into_iter().next() {
+            break request;
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(45),
+            "push {commit} (delivery {delivery}) started no pipeline execution within 45 s"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    ensure!(
+        first["name"] == format!("pipeline-{s}"),
+        "started {} instead of pipeline-{s}",
+        first["name"]
+    );
+    let revision = &first["sourceRevisions"][0];
+    ensure!(
+        revision["actionName"] == "GitHub"
+            && revision["revisionType"] == "COMMIT_ID"
+            && revision["revisionValue"] == commit.as_str(),
+        "the start did not pin the pushed commit {commit}: {first}"
+    );
+    ensure!(
+        variable(&first, "COMMIT_ID") == Some(commit.as_str()),
+        "COMMIT_ID variable: {first}"
+    );
+    let sequence = variable(&first, "PUSH_SEQUENCE")
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|n| *n > 0)
+        .with_context(|| format!("no PUSH_SEQUENCE in {first}"))?;
+    ok(&format!(
+        "push → start: the signed push (repository spelled {}) started pipeline-{s} on exactly {commit}",
+        payload["repository"]["full_name"]
+    ));
+
+    // The same delivery twice more (a replay, GitHub's redelivery): no new start.
+    send(payload.clone(), delivery.clone()).await?;
+    send(payload.clone(), delivery.clone()).await?;
+    // A branch deletion and a tag deletion: nothing starts.
+    let zero = "0".repeat(40);
+    let mut branch_deleted = payload.clone();
+    branch_deleted["deleted"] = json!(true);
+    branch_deleted["before"] = json!(commit);
+    branch_deleted["after"] = json!(zero);
+    branch_deleted["head_commit"] = Value::Null;
+    let branch_delivery = unique("e2e-delete-branch-");
+    send(branch_deleted, branch_delivery.clone()).await?;
+    let mut tag_deleted = payload.clone();
+    tag_deleted["ref"] = json!("refs/tags/v1.0.0");
+    tag_deleted["deleted"] = json!(true);
+    tag_deleted["after"] = json!(zero);
+    tag_deleted["head_commit"] = Value::Null;
+    let tag_delivery = unique("e2e-delete-tag-");
+    send(tag_deleted, tag_delivery.clone()).await?;
+    // The starter answers within a second here; wait well past that.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let starts = starts_of(&delivery)?;
+    ensure!(
+        starts.len() == 1,
+        "delivery {delivery} sent three times started {} executions",
+        starts.len()
+    );
+    ensure!(
+        starts_of(&branch_delivery)?.is_empty() && starts_of(&tag_delivery)?.is_empty(),
+        "a deletion started an execution"
+    );
+    ok("push → start: the same delivery three times started once; a branch and a tag deletion started nothing");
+
+    // The Deploy stage of that execution, as CodePipeline resolves its
+    // UserParameters: the image built from the commit becomes production.
+    let repository = format!("images-{s}");
+    let digest = push_image(w, &repository).await?;
+    let user_parameters = json!({
+        "repository": repository, "digest": digest, "tag": "production",
+        "commit": commit, "sequence": sequence.to_string()
+    })
+    .to_string();
+    let job = invoke_tagger(w, s, &user_parameters).await?;
+    let result = job_result(&job)?;
+    let summary = result["executionDetails"]["summary"]
+        .as_str()
+        .unwrap_or_default();
+    ensure!(
+        result["action"] == "PutJobSuccessResult" && summary.contains(&format!("commit {commit}")),
+        "promotion of {commit}: {result}"
+    );
+    let tags = tags_of(w, &repository, &digest).await?;
+    ensure!(
+        tags.iter().any(|t| t == "production"),
+        "image tags {tags:?}"
+    );
+    ok(&format!(
+        "push → start → promotion: production is the image of {commit} (push {sequence})"
+    ));
     Ok(())
 }

@@ -50,7 +50,7 @@ fn tagger_job() -> Result<(String, Value)> {
     ))
 }
 
-/// Creates what the fixtures refer to: the installer's three roles, artifact bucket
+/// Creates what the fixtures refer to: the installer's two service roles, artifact bucket
 /// and bus (the webhook's bus too), and the tagger's repository holding the image
 /// of `events/image-manifest.json`, whose digest the tagger fixture names.
 pub async fn prepare(w: &World) -> Result<()> {
@@ -58,7 +58,6 @@ pub async fn prepare(w: &World) -> Result<()> {
     for (property_name, service) in [
         ("CodeBuildRoleArn", "codebuild.amazonaws.com"),
         ("PipelineRoleArn", "codepipeline.amazonaws.com"),
-        ("EventsRoleArn", "events.amazonaws.com"),
     ] {
         let arn = property(&create, property_name)?;
         let name = arn.rsplit('/').next().unwrap_or(arn);
@@ -133,7 +132,7 @@ pub async fn prepare(w: &World) -> Result<()> {
         "events/image-manifest.json has digest {digest}, but events/tagger-job.json names {wanted}: update the fixture"
     );
     ok(&format!(
-        "fixtures' world: three roles, bucket, bus {bus}, {repository}@{digest}"
+        "fixtures' world: two roles, bucket, bus {bus}, {repository}@{digest}"
     ));
     Ok(())
 }

@@ -53,6 +53,7 @@ async fn run(args: &[String]) -> Result<()> {
             let stack = world.stack(flag(args, "--stack")?).await?;
             checks::deployed_configuration(&world, &stack).await?;
             checks::webhook_delivery(&world, &stack).await?;
+            checks::exact_commit_start(&world, &stack).await?;
             checks::promotion(&world, &stack).await?;
             Ok(())
         }

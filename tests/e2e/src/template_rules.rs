@@ -15,6 +15,8 @@ const TAGGABLE: &[&str] = &[
     "AWS::Logs::LogGroup",
     "AWS::IAM::Role",
     "AWS::Lambda::Function",
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
     "Custom::Pipeline",
 ];
 
@@ -43,6 +45,7 @@ pub fn check(template: &Value) -> Vec<String> {
         functions,
         function_url,
         installer_custom_resource,
+        starter_trigger,
         outputs,
     ];
     rules.iter().flat_map(|rule| rule(template)).collect()
@@ -139,6 +142,8 @@ fn names_fit_limits(t: &Value) -> Vec<String> {
             32,
         ),
         ("AWS::Logs::LogGroup", "LogGroupName", "/aws/", 512),
+        ("AWS::DynamoDB::Table", "TableName", "deliveries-", 255),
+        ("AWS::SQS::Queue", "QueueName", "push-dead-letters-", 80),
     ];
     let mut v = Vec::new();
     for (kind, property, prefix, limit) in limits {
@@ -440,6 +445,7 @@ fn log_groups(t: &Value) -> Vec<String> {
         format!("/aws/lambda/installer-{s}"),
         format!("/aws/lambda/tagger-{s}"),
         format!("/aws/lambda/webhook-{s}"),
+        format!("/aws/lambda/starter-{s}"),
     ] {
         if !names.contains(&expected) {
             v.push(format!("log group {expected} is not declared"));
@@ -451,8 +457,8 @@ fn log_groups(t: &Value) -> Vec<String> {
 fn functions(t: &Value) -> Vec<String> {
     let mut v = Vec::new();
     let functions: Vec<_> = of_type(t, "AWS::Lambda::Function").collect();
-    if functions.len() != 3 {
-        v.push(format!("expected 3 functions, found {}", functions.len()));
+    if functions.len() != 4 {
+        v.push(format!("expected 4 functions, found {}", functions.len()));
     }
     for (id, function) in functions {
         let p = &function["Properties"];
@@ -548,6 +554,72 @@ fn installer_custom_resource(t: &Value) -> Vec<String> {
         if p[property].is_null() {
             v.push(format!("{id}: property {property} is missing"));
         }
+    }
+    v
+}
+
+/// The push rule's target: the starter, invocable by EventBridge for that rule
+/// only, retried by Lambda into the dead-letter queue, with a deliveries table
+/// that is on demand and forgets with a TTL.
+fn starter_trigger(t: &Value) -> Vec<String> {
+    let mut v = Vec::new();
+    let starter = "StarterFunction";
+    let p = &t["Resources"][starter]["Properties"];
+    if p.is_null() {
+        return vec![format!("{starter} is missing")];
+    }
+    let dlq = p["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap_or("");
+    if t["Resources"][dlq]["Type"] != "AWS::SQS::Queue" {
+        v.push(format!(
+            "{starter}: needs the template's SQS dead-letter queue"
+        ));
+    }
+    let invoke_configs: Vec<_> = of_type(t, "AWS::Lambda::EventInvokeConfig")
+        .map(|(_, c)| &c["Properties"])
+        .filter(|c| c["FunctionName"]["Ref"] == starter)
+        .collect();
+    match invoke_configs.as_slice() {
+        [config]
+            if config["MaximumRetryAttempts"]
+                .as_u64()
+                .is_some_and(|n| n >= 1) => {}
+        _ => v.push(format!(
+            "{starter}: needs an EventInvokeConfig that retries"
+        )),
+    }
+    let rule_arn_suffix =
+        ":rule/github-events-${EnvironmentSuffix}/github-push-${EnvironmentSuffix}";
+    let from_rule = of_type(t, "AWS::Lambda::Permission").any(|(_, perm)| {
+        let q = &perm["Properties"];
+        q["FunctionName"]["Fn::GetAtt"][0] == starter
+            && q["Principal"] == "events.amazonaws.com"
+            && q["Action"] == "lambda:InvokeFunction"
+            && q["SourceArn"]["Fn::Sub"]
+                .as_str()
+                .is_some_and(|arn| arn.ends_with(rule_arn_suffix))
+    });
+    if !from_rule {
+        v.push(format!(
+            "{starter}: no lambda:InvokeFunction permission for events.amazonaws.com limited to the push rule"
+        ));
+    }
+    let tables: Vec<_> = of_type(t, "AWS::DynamoDB::Table").collect();
+    match tables.as_slice() {
+        [(id, table)] => {
+            let q = &table["Properties"];
+            if q["BillingMode"] != "PAY_PER_REQUEST" {
+                v.push(format!("{id}: must be on demand (PAY_PER_REQUEST)"));
+            }
+            if q["TimeToLiveSpecification"]["Enabled"] != true {
+                v.push(format!("{id}: must expire deliveries with a TTL"));
+            }
+        }
+        _ => v.push(format!(
+            "expected one deliveries table, found {}",
+            tables.len()
+        )),
     }
     v
 }

@@ -17,6 +17,7 @@ pub struct World {
     pub s3: aws_sdk_s3::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
     pub http: reqwest::Client,
     /// MiniStack's endpoint (function URLs are served below it).
     pub endpoint: String,
@@ -64,6 +65,7 @@ impl World {
             s3: aws_sdk_s3::Client::new(&config),
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
             http: reqwest::Client::new(),
             endpoint: std::env::var("AWS_ENDPOINT_URL").unwrap_or_default(),
         }

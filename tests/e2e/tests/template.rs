@@ -154,3 +154,26 @@ fn a_name_too_long_for_aws_is_caught() {
         "is longer than 32",
     );
 }
+
+#[test]
+fn a_starter_any_rule_may_invoke_is_caught() {
+    expect_violation(
+        |t| {
+            let resources = t["Resources"].as_object_mut().unwrap();
+            let permission = resources.get_mut("StarterInvokePermission").unwrap();
+            permission["Properties"]["SourceArn"] = json!({"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/*"});
+        },
+        "limited to the push rule",
+    );
+}
+
+#[test]
+fn a_deliveries_table_without_ttl_is_caught() {
+    expect_violation(
+        |t| {
+            t["Resources"]["DeliveriesTable"]["Properties"]["TimeToLiveSpecification"]["Enabled"] =
+                json!(false)
+        },
+        "must expire deliveries with a TTL",
+    );
+}

@@ -3,7 +3,7 @@
 use aws_sdk_codepipeline::types::{
     ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, ArtifactStore, ArtifactStoreType,
     ExecutionMode, InputArtifact, OutputArtifact, PipelineDeclaration, PipelineType,
-    StageDeclaration, Tag,
+    PipelineVariableDeclaration, StageDeclaration, Tag,
 };
 use aws_sdk_codepipeline::Client;
 
@@ -48,6 +48,15 @@ pub fn declaration(spec: &PipelineSpec) -> Result<PipelineDeclaration, Error> {
         .artifact_store(store)
         .pipeline_type(PipelineType::from(spec.pipeline_type))
         .execution_mode(ExecutionMode::from(spec.execution_mode));
+    for variable in spec.variables {
+        pipeline = pipeline.variables(
+            PipelineVariableDeclaration::builder()
+                .name(variable.name)
+                .default_value(variable.default)
+                .description(variable.description)
+                .build()?,
+        );
+    }
     for stage in &spec.stages {
         let mut declaration = StageDeclaration::builder().name(stage.name);
         for spec in &stage.actions {

@@ -1,11 +1,11 @@
-//! EventBridge: the rule on the GitHub bus and its pipeline target.
+//! EventBridge: the rule on the GitHub bus and its starter target.
 //!
 //! PutRule creates or replaces a rule (it never says "already exists"), so
 //! the installer looks a rule up with DescribeRule before deciding whether it
 //! may touch it. PutRule's `Tags` only apply when the rule is created; an
 //! existing rule's tags are set with TagResource.
 
-use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
+use aws_sdk_eventbridge::types::{DeadLetterConfig, RetryPolicy, RuleState, Tag, Target};
 use aws_sdk_eventbridge::Client;
 
 use crate::domain::rule::{RuleSpec, TargetSpec};
@@ -99,7 +99,7 @@ pub async fn tag_rule(client: &Client, arn: &str, spec: &RuleSpec) -> Result<(),
     Ok(())
 }
 
-/// Creates or replaces the pipeline target (other targets are left alone).
+/// Creates or replaces the starter target (other targets are left alone).
 pub async fn put_target(
     client: &Client,
     spec: &RuleSpec,
@@ -108,7 +108,17 @@ pub async fn put_target(
     let target = Target::builder()
         .id(target.id)
         .arn(&target.arn)
-        .role_arn(&target.role_arn)
+        .retry_policy(
+            RetryPolicy::builder()
+                .maximum_retry_attempts(target.max_retries)
+                .maximum_event_age_in_seconds(target.max_event_age_seconds)
+                .build(),
+        )
+        .dead_letter_config(
+            DeadLetterConfig::builder()
+                .arn(&target.dead_letter_queue_arn)
+                .build(),
+        )
         .build()?;
     let output = client
         .put_targets()
@@ -126,6 +136,44 @@ pub async fn put_target(
             .iter()
             .map(|entry| (entry.error_code(), entry.error_message())),
     )
+}
+
+/// Removes the target `id` from the rule when it has one (RemoveTargets is
+/// only called for an id ListTargetsByRule lists).
+pub async fn remove_target(client: &Client, spec: &RuleSpec, id: &str) -> Result<(), Error> {
+    let mut next_token: Option<String> = None;
+    loop {
+        let output = client
+            .list_targets_by_rule()
+            .rule(&spec.name)
+            .event_bus_name(&spec.event_bus_name)
+            .set_next_token(next_token.take())
+            .send()
+            .await
+            .map_err(|e| Error::aws("ListTargetsByRule", e))?;
+        if output.targets().iter().any(|target| target.id() == id) {
+            let output = client
+                .remove_targets()
+                .rule(&spec.name)
+                .event_bus_name(&spec.event_bus_name)
+                .ids(id)
+                .send()
+                .await
+                .map_err(|e| Error::aws("RemoveTargets", e))?;
+            return failed_entries(
+                "RemoveTargets",
+                output.failed_entry_count(),
+                output
+                    .failed_entries()
+                    .iter()
+                    .map(|entry| (entry.error_code(), entry.error_message())),
+            );
+        }
+        match output.next_token() {
+            Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+            _ => return Ok(()),
+        }
+    }
 }
 
 fn failed_entries<'a>(

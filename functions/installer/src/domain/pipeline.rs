@@ -38,6 +38,40 @@ pub const BUILD_NAMESPACE: &str = "BuildVariables";
 pub const DEPLOY_NAMESPACE: &str = "DeployVariables";
 /// The tag the Deploy stage moves.
 pub const PRODUCTION_TAG: &str = "production";
+/// The source action's name: the starter pins its revision by this name
+/// (the template gives the starter the same name as SOURCE_ACTION_NAME).
+pub const SOURCE_ACTION: &str = "GitHub";
+
+/// Pipeline-level variables (V2), set by the starter on every start and read
+/// by actions as `#{variables.NAME}`. Their defaults are what a start by hand
+/// (the console's "Release change") carries: no push.
+pub const VARIABLES: &[VariableSpec] = &[
+    VariableSpec {
+        name: "COMMIT_ID",
+        default: NO_PUSH,
+        description: "The pushed commit this execution builds (set by the starter).",
+    },
+    VariableSpec {
+        name: "DELIVERY_ID",
+        default: NO_PUSH,
+        description: "The GitHub delivery that started this execution.",
+    },
+    VariableSpec {
+        name: "PUSH_SEQUENCE",
+        default: "0",
+        description: "The push's place in push order; 0 when started by hand.",
+    },
+];
+/// The default of the commit and delivery variables.
+pub const NO_PUSH: &str = "none";
+
+/// One pipeline-level variable declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VariableSpec {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub description: &'static str,
+}
 
 /// Everything CreatePipeline / UpdatePipeline is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +82,7 @@ pub struct PipelineSpec {
     pub artifact_bucket: String,
     pub pipeline_type: &'static str,
     pub execution_mode: &'static str,
+    pub variables: &'static [VariableSpec],
     pub stages: Vec<StageSpec>,
     pub tags: Vec<Tag>,
 }
@@ -79,15 +114,20 @@ struct TaggerParameters<'a> {
     repository: &'a str,
     digest: &'a str,
     tag: &'a str,
+    commit: &'a str,
+    sequence: &'a str,
 }
 
-/// `{"repository":"<repo>","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production"}`.
+/// `{"repository":"<repo>","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production",
+/// "commit":"#{variables.COMMIT_ID}","sequence":"#{variables.PUSH_SEQUENCE}"}`.
 pub fn tagger_user_parameters(repository: &str) -> String {
     let digest = format!("#{{{BUILD_NAMESPACE}.IMAGE_DIGEST}}");
     let parameters = TaggerParameters {
         repository,
         digest: &digest,
         tag: PRODUCTION_TAG,
+        commit: "#{variables.COMMIT_ID}",
+        sequence: "#{variables.PUSH_SEQUENCE}",
     };
     // Serializing three strings cannot fail; the fallback keeps this total.
     serde_json::to_string(&parameters).unwrap_or_default()
@@ -102,7 +142,7 @@ pub fn pipeline_spec(properties: &Properties, tags: Vec<Tag>) -> PipelineSpec {
             .collect()
     };
     let source = ActionSpec {
-        name: "GitHub",
+        name: SOURCE_ACTION,
         category: "Source",
         owner: "AWS",
         provider: "CodeStarSourceConnection",
@@ -126,7 +166,15 @@ pub fn pipeline_spec(properties: &Properties, tags: Vec<Tag>) -> PipelineSpec {
         owner: "AWS",
         provider: "CodeBuild",
         version: "1",
-        configuration: config(&[("ProjectName", properties.names.project.clone())]),
+        configuration: config(&[
+            ("ProjectName", properties.names.project.clone()),
+            // The build checks that the source handed it this commit.
+            (
+                "EnvironmentVariables",
+                r##"[{"name":"PUSHED_COMMIT","value":"#{variables.COMMIT_ID}","type":"PLAINTEXT"}]"##
+                    .into(),
+            ),
+        ]),
         input_artifacts: vec![SOURCE_ARTIFACT],
         // The image goes to ECR; the digest travels as a variable.
         output_artifacts: vec![],
@@ -157,6 +205,7 @@ pub fn pipeline_spec(properties: &Properties, tags: Vec<Tag>) -> PipelineSpec {
         artifact_bucket: properties.artifact_bucket.clone(),
         pipeline_type: PIPELINE_TYPE,
         execution_mode: EXECUTION_MODE,
+        variables: VARIABLES,
         stages: vec![
             StageSpec {
                 name: SOURCE_STAGE,
@@ -195,6 +244,16 @@ mod tests {
         assert!(spec.stages.iter().all(|s| s.actions.len() == 1));
         assert_eq!(spec.pipeline_type, "V2");
         assert_eq!(spec.execution_mode, "QUEUED");
+        let variables: Vec<(&str, &str)> =
+            spec.variables.iter().map(|v| (v.name, v.default)).collect();
+        assert_eq!(
+            variables,
+            [
+                ("COMMIT_ID", "none"),
+                ("DELIVERY_ID", "none"),
+                ("PUSH_SEQUENCE", "0")
+            ]
+        );
         assert_eq!(spec.artifact_bucket, "artifacts-prod-123456789012");
         assert_eq!(
             spec.role_arn,
@@ -242,6 +301,10 @@ mod tests {
             ("Build", "AWS", "CodeBuild")
         );
         assert_eq!(build.configuration["ProjectName"], "build-prod");
+        assert_eq!(
+            build.configuration["EnvironmentVariables"],
+            r##"[{"name":"PUSHED_COMMIT","value":"#{variables.COMMIT_ID}","type":"PLAINTEXT"}]"##
+        );
         assert_eq!(build.namespace, "BuildVariables");
         assert_eq!(build.input_artifacts, ["SourceArtifact"]);
     }
@@ -257,7 +320,7 @@ mod tests {
         assert_eq!(deploy.configuration["FunctionName"], "tagger-prod");
         assert_eq!(
             deploy.configuration["UserParameters"],
-            r##"{"repository":"images-prod","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production"}"##
+            r##"{"repository":"images-prod","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production","commit":"#{variables.COMMIT_ID}","sequence":"#{variables.PUSH_SEQUENCE}"}"##
         );
     }
 }

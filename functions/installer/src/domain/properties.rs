@@ -15,7 +15,10 @@ pub struct Properties {
     pub event_bus_name: String,
     pub codebuild_role_arn: String,
     pub pipeline_role_arn: String,
-    pub events_role_arn: String,
+    /// The starter function, the push rule's target.
+    pub starter_function_arn: String,
+    /// The SQS queue that keeps events the rule could not deliver.
+    pub dead_letter_queue_arn: String,
     pub artifact_bucket: String,
     pub repository_name: String,
     pub repository_uri: String,
@@ -41,7 +44,8 @@ impl Properties {
         "EventBusName",
         "CodeBuildRoleArn",
         "PipelineRoleArn",
-        "EventsRoleArn",
+        "StarterFunctionArn",
+        "DeadLetterQueueArn",
         "ArtifactBucket",
         "RepositoryName",
         "RepositoryUri",
@@ -78,7 +82,8 @@ impl Properties {
             event_bus_name: field(map, "EventBusName", event_bus_name)?,
             codebuild_role_arn: field(map, "CodeBuildRoleArn", role_arn)?,
             pipeline_role_arn: field(map, "PipelineRoleArn", role_arn)?,
-            events_role_arn: field(map, "EventsRoleArn", role_arn)?,
+            starter_function_arn: field(map, "StarterFunctionArn", function_arn)?,
+            dead_letter_queue_arn: field(map, "DeadLetterQueueArn", queue_arn)?,
             artifact_bucket: field(map, "ArtifactBucket", bucket_name)?,
             repository_name: field(map, "RepositoryName", repository_name)?,
             repository_uri: field(map, "RepositoryUri", not_blank)?,
@@ -265,6 +270,46 @@ fn role_arn(text: &str) -> Result<(), &'static str> {
         .ok_or("must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
 }
 
+/// `arn:<partition>:<service>:<region>:<account>:<rest>` with a non-empty
+/// region and a 12-digit account: the parts, or None.
+fn regional_arn<'a>(text: &'a str, service: &str) -> Option<&'a str> {
+    let mut parts = text.strip_prefix("arn:")?.splitn(5, ':');
+    let (partition, found, region, account, rest) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let ok = partition.starts_with("aws")
+        && found == service
+        && !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && is_account_id(account);
+    ok.then_some(rest)
+}
+
+fn function_arn(text: &str) -> Result<(), &'static str> {
+    regional_arn(text, "lambda")
+        .and_then(|rest| rest.strip_prefix("function:"))
+        .filter(|name| function_name(name).is_ok())
+        .map(|_| ())
+        .ok_or("must be a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)")
+}
+
+fn queue_arn(text: &str) -> Result<(), &'static str> {
+    regional_arn(text, "sqs")
+        .filter(|name| {
+            chars_in(name, 1, 80, |c| {
+                c.is_ascii_alphanumeric() || "_-".contains(c)
+            })
+        })
+        .map(|_| ())
+        .ok_or("must be an SQS standard queue ARN (arn:aws:sqs:<region>:<account>:<name>)")
+}
+
 fn bucket_name(text: &str) -> Result<(), &'static str> {
     let edges_ok = text
         .chars()
@@ -405,7 +450,8 @@ pub(crate) mod tests {
             "EventBusName": "github-events-prod",
             "CodeBuildRoleArn": "arn:aws:iam::123456789012:role/codebuild-role-prod",
             "PipelineRoleArn": "arn:aws:iam::123456789012:role/codepipeline-role-prod",
-            "EventsRoleArn": "arn:aws:iam::123456789012:role/events-role-prod",
+            "StarterFunctionArn": "arn:aws:lambda:ap-southeast-1:123456789012:function:starter-prod",
+            "DeadLetterQueueArn": "arn:aws:sqs:ap-southeast-1:123456789012:push-dead-letters-prod",
             "ArtifactBucket": "artifacts-prod-123456789012",
             "RepositoryName": "images-prod",
             "RepositoryUri": "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/images-prod",
@@ -462,7 +508,19 @@ pub(crate) mod tests {
             ("RuleName", json!("rule:x")),
             ("CodeBuildRoleArn", json!("codebuild-role-prod")),
             ("PipelineRoleArn", json!("arn:aws:iam::123:role/x")),
-            ("EventsRoleArn", json!("arn:aws:s3:::bucket")),
+            (
+                "StarterFunctionArn",
+                json!("arn:aws:lambda:ap-southeast-1:123456789012:layer:x"),
+            ),
+            ("StarterFunctionArn", json!("starter-prod")),
+            (
+                "DeadLetterQueueArn",
+                json!("arn:aws:sqs:ap-southeast-1:123456789012:q.fifo"),
+            ),
+            (
+                "DeadLetterQueueArn",
+                json!("arn:aws:sns:ap-southeast-1:123456789012:q"),
+            ),
             ("ArtifactBucket", json!("Artifacts")),
             ("RepositoryName", json!("Images")),
             (

@@ -6,10 +6,9 @@
 
 use serde_json::Value;
 
-/// The service principals the three roles must trust.
+/// The service principals the two service roles must trust.
 pub const CODEBUILD_PRINCIPAL: &str = "codebuild.amazonaws.com";
 pub const CODEPIPELINE_PRINCIPAL: &str = "codepipeline.amazonaws.com";
-pub const EVENTS_PRINCIPAL: &str = "events.amazonaws.com";
 
 /// Decodes a trust policy document as GetRole returns it.
 pub fn decode_policy_document(raw: &str) -> Option<Value> {
@@ -93,7 +92,7 @@ mod tests {
     fn accepts_plain_json_too() {
         let raw = r#"{"Statement":{"Effect":"Allow","Principal":{"Service":["events.amazonaws.com","scheduler.amazonaws.com"]},"Action":["sts:AssumeRole","sts:TagSession"]}}"#;
         let document = decode_policy_document(raw).unwrap();
-        assert!(trusts_service(&document, EVENTS_PRINCIPAL));
+        assert!(trusts_service(&document, "events.amazonaws.com"));
     }
 
     #[test]

@@ -287,8 +287,8 @@ impl Aws {
                 aws_sdk_eventbridge::operation::list_targets_by_rule::ListTargetsByRuleOutput::builder()
                     .targets(
                         Target::builder()
-                            .id("codepipeline")
-                            .arn(pipeline_arn("pipeline-x"))
+                            .id("starter")
+                            .arn("arn:aws:lambda:ap-southeast-1:123456789012:function:starter-x")
                             .build()
                             .unwrap(),
                     )

@@ -98,6 +98,8 @@ pub struct Notes {
     pub fallback: Option<String>,
     /// The scan part: counts, gate off, or a warning.
     pub scan: Option<String>,
+    /// Which commit (and push) was promoted.
+    pub commit: Option<String>,
 }
 
 /// The summary of a promotion, e.g. "production -> sha256:b…; production-previous -> sha256:a…".
@@ -123,6 +125,9 @@ pub fn success_summary(
     match &plan.previous {
         Some(previous) => parts.push(format!("{previous_tag} -> {previous}")),
         None => parts.push(format!("no {previous_tag} (first promotion)")),
+    }
+    if let Some(commit) = &notes.commit {
+        parts.push(commit.clone());
     }
     if let Some(scan) = &notes.scan {
         parts.push(scan.clone());
@@ -186,12 +191,13 @@ mod tests {
         let notes = Notes {
             fallback: Some("no digest given: used the newest image".into()),
             scan: Some("scan: CRITICAL 0".into()),
+            commit: Some("commit 6113728f27ae82c7b1a177c8d03f9e96e0adf246 (push 3)".into()),
         };
         let s = success_summary("images-x", "production", "production-previous", &p, &notes);
         assert_eq!(
             s,
             format!(
-                "no digest given: used the newest image; images-x:production -> {}; production-previous -> {}; scan: CRITICAL 0",
+                "no digest given: used the newest image; images-x:production -> {}; production-previous -> {}; commit 6113728f27ae82c7b1a177c8d03f9e96e0adf246 (push 3); scan: CRITICAL 0",
                 d('b'),
                 d('a')
             )

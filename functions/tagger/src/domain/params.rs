@@ -6,7 +6,11 @@ use serde::Deserialize;
 use crate::error::Error;
 
 /// UserParameters as the pipeline sets them.
-pub const EXAMPLE: &str = r##"{"repository":"images-prod","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production"}"##;
+pub const EXAMPLE: &str = r##"{"repository":"images-prod","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production","commit":"#{variables.COMMIT_ID}","sequence":"#{variables.PUSH_SEQUENCE}"}"##;
+
+/// What the pipeline variables hold when the execution was started by hand
+/// (the installer's defaults): no push, so no push order to keep.
+pub const NO_PUSH: &str = "none";
 
 /// The tag moved when UserParameters name none.
 pub const DEFAULT_TAG: &str = "production";
@@ -75,6 +79,16 @@ pub struct Parameters {
     pub digest: Option<Digest>,
     /// The tag to move (`production`).
     pub tag: String,
+    /// The push this execution builds, when a push started it.
+    pub push: Option<PushOrder>,
+}
+
+/// Which push an execution builds, and its place in push order (the
+/// starter's `PUSH_SEQUENCE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushOrder {
+    pub commit: String,
+    pub sequence: u64,
 }
 
 impl Parameters {
@@ -97,6 +111,10 @@ struct RawParameters {
     digest: Option<String>,
     #[serde(default)]
     tag: Option<String>,
+    #[serde(default)]
+    commit: Option<String>,
+    #[serde(default)]
+    sequence: Option<String>,
 }
 
 /// Parses UserParameters. An absent or empty `digest` means "the newest
@@ -116,7 +134,59 @@ pub fn parse_user_parameters(text: Option<&str>) -> Result<Parameters, Error> {
         repository: check_repository(raw.repository)?,
         digest,
         tag: check_tag(raw.tag.unwrap_or_else(|| DEFAULT_TAG.to_owned()))?,
+        push: push_order(raw.commit, raw.sequence)?,
     })
+}
+
+/// `commit` and `sequence` together name the push; the defaults of a start
+/// by hand (`none`, `0`) or their absence name none.
+fn push_order(
+    commit: Option<String>,
+    sequence: Option<String>,
+) -> Result<Option<PushOrder>, Error> {
+    let unresolved = |name: &'static str, value: &str| {
+        Error::InvalidParameter {
+        name,
+        reason: format!("{value:?} is an unresolved pipeline variable: the pipeline must declare COMMIT_ID and PUSH_SEQUENCE (update the stack)"),
+    }
+    };
+    let commit = commit
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty() && c != NO_PUSH);
+    let sequence = sequence
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty() && s != "0");
+    match (commit, sequence) {
+        (None, None) => Ok(None),
+        (Some(commit), Some(sequence)) => {
+            if commit.starts_with("#{") {
+                return Err(unresolved("commit", &commit));
+            }
+            if sequence.starts_with("#{") {
+                return Err(unresolved("sequence", &sequence));
+            }
+            let hex = commit
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex || !(commit.len() == 40 || commit.len() == 64) {
+                return Err(Error::InvalidParameter {
+                    name: "commit",
+                    reason: format!("{commit:?} is not a full commit id"),
+                });
+            }
+            let sequence = sequence
+                .parse::<u64>()
+                .map_err(|_| Error::InvalidParameter {
+                    name: "sequence",
+                    reason: format!("{sequence:?} is not a whole number"),
+                })?;
+            Ok(Some(PushOrder { commit, sequence }))
+        }
+        (Some(_), None) | (None, Some(_)) => Err(Error::InvalidParameter {
+            name: "sequence",
+            reason: "commit and sequence must be given together (or neither)".to_owned(),
+        }),
+    }
 }
 
 /// A request to swap the tag and its rollback tag back.
@@ -382,6 +452,49 @@ mod tests {
                     proptest::prop_assert!(Digest::parse(d.as_str()).is_ok());
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_push_is_read_from_commit_and_sequence() {
+        let c = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
+        let with = |commit: &str, sequence: &str| {
+            parse_user_parameters(Some(&format!(
+                r#"{{"repository":"images-x","commit":"{commit}","sequence":"{sequence}"}}"#
+            )))
+        };
+        assert_eq!(
+            with(c, "12").unwrap().push,
+            Some(PushOrder {
+                commit: c.into(),
+                sequence: 12
+            })
+        );
+        // A start by hand carries the declared defaults: no push.
+        assert_eq!(with("none", "0").unwrap().push, None);
+        assert_eq!(
+            parse_user_parameters(Some(r#"{"repository":"images-x"}"#))
+                .unwrap()
+                .push,
+            None
+        );
+        for (commit, sequence, expected) in [
+            (
+                "#{variables.COMMIT_ID}",
+                "3",
+                "unresolved pipeline variable",
+            ),
+            (
+                c,
+                "#{variables.PUSH_SEQUENCE}",
+                "unresolved pipeline variable",
+            ),
+            ("6113728", "3", "not a full commit id"),
+            (c, "three", "not a whole number"),
+            (c, "0", "together"),
+        ] {
+            let error = with(commit, sequence).unwrap_err().to_string();
+            assert!(error.contains(expected), "{commit} {sequence}: {error}");
         }
     }
 }

@@ -1,0 +1,4 @@
+//! The AWS adapters: one module per service, SDK types stay here.
+
+pub mod deliveries;
+pub mod pipeline;
