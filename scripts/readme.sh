@@ -131,6 +131,11 @@ rollback() {
 step "rollback (docs/rollback.md)" rollback
 step "rollback swapped the tags" e2e check-rollback --repository images-dev --answer "$work/rollback.json"
 
+# The README's replay of the dead-letter queue, after a push was put there.
+step "a push in the dead-letter queue" e2e seed-dead-letter --stack container-pipeline --out "$work/dead-letter"
+step "replay the dead-letter queue (README)" readme 'scripts/replay-dead-letters.sh --stack container-pipeline'
+step "the replayed push started once" e2e check-replayed --stack container-pipeline --delivery-file "$work/dead-letter"
+
 step "change the branch" answer 'sam deploy --parameter-overrides GitHubBranch=release' \
   'Deploy this changeset\? \[y/N\]: =y'
 step "the installer moved rule and pipeline to release" \
@@ -215,6 +220,9 @@ invoke_installer() { # create|update|delete COMMAND
 }
 step "cargo lambda invoke installer (create)" invoke_installer create \
   'cargo lambda invoke installer --data-file events/installer-create.json'
+invoke_starter() { second_terminal 'cargo lambda invoke starter --data-file events/starter-push.json' >"$work/starter.out"; }
+step "cargo lambda invoke starter" invoke_starter
+step "the starter started the fixture's pipeline on its commit" e2e fixtures check-starter "$work/starter.out"
 step "cargo lambda invoke installer (update)" invoke_installer update \
   'cargo lambda invoke installer --data-file events/installer-update.json'
 step "cargo lambda invoke installer (delete)" invoke_installer delete \

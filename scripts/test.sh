@@ -15,6 +15,7 @@ step "cfn-lint" cfn-lint template.yaml
 step "sam validate --lint" sam validate --lint --region ap-southeast-1
 step "checkov" checkov -f template.yaml --config-file .checkov.yaml
 step "end to end (make local)" make local
+step "the panic guards in a binary built as sam build builds it" scripts/panic-probe.sh
 step "the README's commands, as written" scripts/readme.sh
 
 trap - ERR

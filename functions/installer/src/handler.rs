@@ -183,12 +183,7 @@ impl Installer {
             // Too close to the deadline to start anything.
             Err(Error::Deadline)
         } else {
-            let guarded = AssertUnwindSafe(run(&work, event)).catch_unwind();
-            match tokio::time::timeout_at(work_by, guarded).await {
-                Ok(Ok(result)) => result,
-                Ok(Err(panic)) => Err(Error::Panic(panic_message(panic.as_ref()))),
-                Err(_) => Err(Error::Deadline),
-            }
+            guarded(run(&work, event), work_by).await
         };
 
         let outcome = match result {
@@ -203,9 +198,20 @@ impl Installer {
                     tracing::error!(error = %error, "request failed");
                 }
                 if !ledger.is_empty() {
-                    let cleaned = tokio::time::timeout_at(answer_by, work.clean_up()).await;
-                    if cleaned.is_err() {
-                        tracing::error!("no time left to remove what this request created");
+                    // Guarded too: a panic while cleaning up must not keep
+                    // CloudFormation from its answer.
+                    let clean_up = async {
+                        work.clean_up().await;
+                        Ok(())
+                    };
+                    match guarded(clean_up, answer_by).await {
+                        Ok(()) => {}
+                        Err(Error::Deadline) => {
+                            tracing::error!("no time left to remove what this request created")
+                        }
+                        Err(error) => {
+                            tracing::error!(error = %error, "removing what this request created failed")
+                        }
                     }
                 }
                 Outcome::Failed {
@@ -241,6 +247,21 @@ impl Installer {
 }
 
 /// The work of one request: typed request, typed properties, lifecycle.
+/// Runs `work` until `deadline`: a panic becomes [`Error::Panic`] and the
+/// deadline [`Error::Deadline`], so the caller always has something to answer.
+/// (This holds in the deployed binaries because the release profile unwinds;
+/// `tests/panic-probe` checks it on a binary built as `sam build` builds it.)
+pub async fn guarded<T>(
+    work: impl std::future::Future<Output = Result<T, Error>>,
+    deadline: Instant,
+) -> Result<T, Error> {
+    match tokio::time::timeout_at(deadline, AssertUnwindSafe(work).catch_unwind()).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(Error::Panic(panic_message(panic.as_ref()))),
+        Err(_) => Err(Error::Deadline),
+    }
+}
+
 async fn run(work: &Work<'_>, event: Value) -> Result<Installed, Error> {
     let request: CloudFormationCustomResourceRequest<Value, Value> =
         serde_json::from_value(event).map_err(Error::Request)?;

@@ -2,14 +2,14 @@
 //!
 //! A CloudFormation custom resource that installs the CI/CD pipeline's
 //! moving parts: the CodeBuild project, the CodePipeline V2 pipeline (Source,
-//! Build, Deploy) and the EventBridge rule that starts it on a push.
+//! Build, Deploy) and the EventBridge rule that hands each push to the starter.
 //!
 //! - **Trigger**: CloudFormation custom resource requests (Create, Update,
 //!   Delete) from the template's `Custom::Installer` resource. Every request
 //!   is answered, SUCCESS or FAILED, before the function's deadline.
 //! - **Properties**: EnvironmentSuffix, ProjectName, PipelineName, RuleName,
-//!   EventBusName, CodeBuildRoleArn, PipelineRoleArn, EventsRoleArn,
-//!   ArtifactBucket, RepositoryName, RepositoryUri, ConnectionArn,
+//!   EventBusName, CodeBuildRoleArn, PipelineRoleArn, StarterFunctionArn,
+//!   DeadLetterQueueArn, ArtifactBucket, RepositoryName, RepositoryUri, ConnectionArn,
 //!   GitHubOwner, GitHubRepo, GitHubBranch, DockerfilePath, BuildKitImage,
 //!   TaggerFunctionName, BuildLogGroupName, Tags. Answers Data: ProjectName,
 //!   PipelineName, PipelineArn, RuleName, RuleArn.
@@ -21,7 +21,8 @@
 //!   cloud) S3 is addressed path-style; against AWS, virtual-hosted style.
 //!   `AWS_LAMBDA_LOG_FORMAT` / `AWS_LAMBDA_LOG_LEVEL` control the logs.
 //! - **IAM actions**: `iam:GetRole` (preflight) and `iam:PassRole` on the
-//!   three roles; `codebuild:BatchGetProjects`, `CreateProject`,
+//!   CodeBuild and pipeline roles; `codeconnections:PassConnection` (and its
+//!   `codestar-connections` twin) on the connection; `codebuild:BatchGetProjects`, `CreateProject`,
 //!   `UpdateProject`, `DeleteProject`; `codepipeline:GetPipeline`,
 //!   `CreatePipeline`, `UpdatePipeline`, `DeletePipeline`, `TagResource`,
 //!   `ListTagsForResource`; `events:DescribeRule`, `PutRule`, `DeleteRule`,

@@ -754,6 +754,29 @@ fn the_image_tag_is_the_commit_id_cut_to_twelve_characters() {
 }
 
 #[test]
+fn the_build_is_of_exactly_the_pushed_commit() {
+    let outcome = Build::new("pushed-commit")
+        .set("PUSHED_COMMIT", COMMIT)
+        .run(Mode::Separate);
+    assert!(outcome.succeeded, "{}", outcome.log);
+    assert_eq!(outcome.exported("IMAGE_TAG"), COMMIT[..12]);
+    // Started by hand: the variable's default, any commit.
+    let outcome = Build::new("by-hand")
+        .set("PUSHED_COMMIT", "none")
+        .run(Mode::Separate);
+    assert!(outcome.succeeded, "{}", outcome.log);
+
+    let other = "1".repeat(40);
+    let outcome = Build::new("other-commit")
+        .set("PUSHED_COMMIT", &other)
+        .run(Mode::Separate);
+    outcome.assert_failed_with(&format!(
+        "the source handed over commit {COMMIT}, but the push that started this execution is {other}"
+    ));
+    assert_eq!(outcome.calls, Vec::<Vec<String>>::new());
+}
+
+#[test]
 fn a_project_without_its_repository_fails_with_what_is_missing() {
     let outcome = Build::new("no-repository")
         .unset("REPOSITORY_URI")

@@ -264,6 +264,27 @@ async fn the_pipeline_target_of_an_older_install_is_removed() {
 }
 
 #[tokio::test]
+async fn a_panic_while_cleaning_up_a_failed_create_is_still_answered() {
+    let aws = Aws::empty();
+    let put_targets = mock!(aws_sdk_eventbridge::Client::put_targets)
+        .then_http_response(|| json_error("AccessDeniedException", "not allowed"));
+    let panicking = mock!(aws_sdk_eventbridge::Client::delete_rule).then_compute_output(
+        |_| -> aws_sdk_eventbridge::operation::delete_rule::DeleteRuleOutput {
+            panic!("a defect while removing the rule")
+        },
+    );
+    let clients = aws.clients(Extra {
+        eventbridge: vec![&put_targets, &panicking],
+        ..Extra::default()
+    });
+    let (_, answer) = run(clients, create()).await;
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    // The answer is the Create's own failure, not the clean-up's panic.
+    assert!(reason(&answer).contains("PutTargets"), "{answer}");
+    assert_eq!(panicking.num_calls(), 1);
+}
+
+#[tokio::test]
 async fn the_delete_after_a_failed_create_does_nothing() {
     // No rules at all: any AWS call would fail the test.
     let clients = common::mocks::clients_from(vec![], vec![], vec![], vec![], vec![]);

@@ -94,6 +94,12 @@ pub enum Error {
         source: SdkSource,
     },
 
+    /// CodePipeline says the job is no longer in progress: it was answered
+    /// already (by this invocation's earlier attempt, or an earlier invocation
+    /// that Lambda's asynchronous retry repeats).
+    #[error("the job was already answered: {message}")]
+    JobAlreadyAnswered { message: String },
+
     /// The image scan gate refused the image.
     #[error("{0}")]
     ScanRefused(String),
@@ -137,6 +143,7 @@ impl Error {
             | Error::NoImages { .. }
             | Error::NothingToRollBack { .. }
             | Error::Aws { .. }
+            | Error::JobAlreadyAnswered { .. }
             | Error::ScanRefused(_)
             | Error::ScanUnusable(_)
             | Error::ScanWaitExceeded(_)

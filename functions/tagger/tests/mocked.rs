@@ -1119,3 +1119,33 @@ async fn a_newer_push_is_recorded_and_promoted_and_the_result_names_the_commit()
         "{summary}"
     );
 }
+
+#[tokio::test]
+async fn a_job_answered_before_counts_as_answered() {
+    let d = fake_digest('a');
+    let puts: Log<Put> = Arc::default();
+    let rules = [
+        get_digest(&d, found(&d, MANIFEST_A, DOCKER)),
+        get_tag("production", found(&d, MANIFEST_A, DOCKER)),
+        get_tag("production-previous", not_found()),
+        put_ok(&puts),
+    ];
+    let answered =
+        mock!(aws_sdk_codepipeline::Client::put_job_success_result).then_http_response(|| {
+            aws_error(
+                400,
+                "InvalidJobStateException",
+                "The job was in a state that was not valid for this action",
+            )
+        });
+    let cp = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&answered]);
+    let deps = deps(
+        ecr_client(&rules.iter().collect::<Vec<_>>()),
+        cp,
+        ScanGate::Off,
+    );
+    let answer = run(&deps, job_event("job-1", &params(REPO, &d), None)).await;
+    // No error: Lambda must not retry an invocation whose job is answered.
+    assert!(answer.is_ok(), "{answer:?}");
+    assert_eq!(answered.num_calls(), 1);
+}

@@ -904,7 +904,7 @@ pub async fn rolled_back(w: &World, repository: &str, answer_file: &str) -> Resu
 }
 
 /// The StartPipelineExecution requests moto recorded (the sandbox's recorder).
-fn start_requests() -> Result<Vec<Value>> {
+pub(crate) fn start_requests() -> Result<Vec<Value>> {
     let path =
         std::env::var("SANDBOX_START_REQUESTS").context("SANDBOX_START_REQUESTS is not set")?;
     let recorded = std::fs::read_to_string(&path).unwrap_or_default();
@@ -1083,5 +1083,71 @@ pub async fn exact_commit_start(w: &World, stack: &Stack) -> Result<()> {
     ok(&format!(
         "push → start → promotion: production is the image of {commit} (push {sequence})"
     ));
+    Ok(())
+}
+
+/// Puts a push into the stack's dead-letter queue, as Lambda leaves an event
+/// it could not start after its retries (the local cloud runs no retries);
+/// writes its delivery id to `out`.
+pub async fn seed_dead_letter(w: &World, stack: &Stack, out: &str) -> Result<()> {
+    let owner = stack.parameter("GitHubOwner")?;
+    let repo = stack.parameter("GitHubRepo")?;
+    let branch = stack.parameter("GitHubBranch")?;
+    let delivery = unique("e2e-dead-letter-");
+    let mut detail = push_payload(owner, repo, branch);
+    detail["before"] = json!(hex::encode(Sha256::digest(unique("before").as_bytes()))[..40]);
+    detail["repository"]["pushed_at"] = json!(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs());
+    detail["delivery_id"] = json!(delivery);
+    let event = json!({
+        "version": "0", "id": unique("event-"), "detail-type": "push", "source": "github.com",
+        "account": "000000000000", "time": "2026-12-01T10:00:00Z", "region": "ap-southeast-1",
+        "resources": [], "detail": detail
+    });
+    w.sqs
+        .send_message()
+        .queue_url(stack.output("DeadLetterQueueUrl")?)
+        .message_body(event.to_string())
+        .send()
+        .await?;
+    std::fs::write(out, &delivery)?;
+    ok(&format!("dead-letter queue: holds push {delivery}"));
+    Ok(())
+}
+
+/// After the replay: the queue is empty and the push was started once.
+pub async fn replayed(w: &World, stack: &Stack, delivery_file: &str) -> Result<()> {
+    let delivery = std::fs::read_to_string(delivery_file)?;
+    let attributes = w
+        .sqs
+        .get_queue_attributes()
+        .queue_url(stack.output("DeadLetterQueueUrl")?)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(
+            aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        )
+        .send()
+        .await?;
+    let count = |name| {
+        attributes
+            .attributes()
+            .and_then(|a| a.get(&name))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(u64::MAX)
+    };
+    let left = count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        + count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible);
+    ensure!(
+        left == 0,
+        "the dead-letter queue still holds {left} messages"
+    );
+    let starts = starts_of(delivery.trim())?;
+    ensure!(
+        starts.len() == 1,
+        "the replayed push {delivery} started {} executions",
+        starts.len()
+    );
+    ok("dead-letter queue: replayed, empty, the push started once");
     Ok(())
 }

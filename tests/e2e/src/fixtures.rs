@@ -18,6 +18,9 @@ const CREATE: &str = include_str!("../../../events/installer-create.json");
 const UPDATE: &str = include_str!("../../../events/installer-update.json");
 const DELETE: &str = include_str!("../../../events/installer-delete.json");
 const TAGGER_JOB: &str = include_str!("../../../events/tagger-job.json");
+const STARTER_PUSH: &str = include_str!("../../../events/starter-push.json");
+/// The deliveries table of `events/local.env`.
+const DELIVERIES_TABLE: &str = "deliveries-local";
 const MANIFEST: &str = include_str!("../../../events/image-manifest.json");
 const MANIFEST_MEDIA_TYPE: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
@@ -131,8 +134,38 @@ pub async fn prepare(w: &World) -> Result<()> {
         digest == wanted,
         "events/image-manifest.json has digest {digest}, but events/tagger-job.json names {wanted}: update the fixture"
     );
+    if w.dynamodb
+        .describe_table()
+        .table_name(DELIVERIES_TABLE)
+        .send()
+        .await
+        .is_err()
+    {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        w.dynamodb
+            .create_table()
+            .table_name(DELIVERIES_TABLE)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()?,
+            )
+            .send()
+            .await
+            .with_context(|| format!("creating the table {DELIVERIES_TABLE}"))?;
+    }
     ok(&format!(
-        "fixtures' world: two roles, bucket, bus {bus}, {repository}@{digest}"
+        "fixtures' world: two roles, bucket, bus {bus}, {repository}@{digest}, table {DELIVERIES_TABLE}"
     ));
     Ok(())
 }
@@ -240,6 +273,35 @@ pub async fn check_tagger(w: &World, output: &Path) -> Result<()> {
         "production is not on {digest}: {tags:?}"
     );
     ok("cargo lambda invoke tagger: job succeeded, production on the fixture's image");
+    Ok(())
+}
+
+/// The starter's answer to `events/starter-push.json`: it started the fixture's
+/// pipeline on exactly the fixture's commit (or, run again on the same local
+/// cloud, knew the delivery), and the start request was recorded.
+pub fn check_starter(output: &Path) -> Result<()> {
+    let push = parse(STARTER_PUSH, "events/starter-push.json")?;
+    let commit = push["detail"]["after"].as_str().unwrap_or_default();
+    let delivery = push["detail"]["delivery_id"].as_str().unwrap_or_default();
+    let answer = parse(&read(output)?, "the starter's answer")?;
+    ensure!(
+        answer["result"] == "started" && answer["commit"] == commit
+            || answer["result"] == "duplicate",
+        "the starter answered {answer}"
+    );
+    let starts = crate::checks::start_requests()?;
+    let started = starts.iter().any(|r| {
+        r["name"] == "pipeline-local"
+            && r["sourceRevisions"][0]["revisionValue"] == commit
+            && r["clientRequestToken"] == delivery
+    });
+    ensure!(
+        started,
+        "no StartPipelineExecution of pipeline-local on {commit} was recorded"
+    );
+    ok(&format!(
+        "cargo lambda invoke starter: pipeline-local started on exactly {commit}"
+    ));
     Ok(())
 }
 

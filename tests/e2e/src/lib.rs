@@ -2,4 +2,5 @@
 //! SAM-transformed template) and the scenario run against a stack deployed into the
 //! local cloud (`make local`).
 
+pub mod iam_table;
 pub mod template_rules;

@@ -10,6 +10,9 @@
 //! - `e2e check-updated --stack NAME --branch BRANCH`: after a stack update, the
 //!   installer has reconciled the rule and the pipeline onto the new branch;
 //! - `e2e check-deleted --suffix SUFFIX`: after `sam delete`, nothing is left.
+//! - `e2e seed-dead-letter --stack NAME --out FILE` and `e2e check-replayed
+//!   --stack NAME --delivery-file FILE`: around the README's replay of the
+//!   dead-letter queue.
 //! - `e2e check-rollback --repository NAME --answer FILE`: the documented rollback
 //!   swapped the two tags.
 //! - `e2e fixtures prepare | receive-response --out FILE | check-webhook FILE |
@@ -61,6 +64,14 @@ async fn run(args: &[String]) -> Result<()> {
             let stack = world.stack(flag(args, "--stack")?).await?;
             checks::reconciled_branch(&world, &stack, flag(args, "--branch")?).await
         }
+        Some("seed-dead-letter") => {
+            let stack = world.stack(flag(args, "--stack")?).await?;
+            checks::seed_dead_letter(&world, &stack, flag(args, "--out")?).await
+        }
+        Some("check-replayed") => {
+            let stack = world.stack(flag(args, "--stack")?).await?;
+            checks::replayed(&world, &stack, flag(args, "--delivery-file")?).await
+        }
         Some("check-deleted") => checks::nothing_left(&world, flag(args, "--suffix")?).await,
         Some("check-rollback") => {
             checks::rolled_back(&world, flag(args, "--repository")?, flag(args, "--answer")?).await
@@ -77,6 +88,7 @@ async fn run(args: &[String]) -> Result<()> {
                     fixtures::receive_response(std::path::Path::new(flag(args, "--out")?))
                 }
                 Some("check-webhook") => fixtures::check_webhook(file(2)?),
+                Some("check-starter") => fixtures::check_starter(file(2)?),
                 Some("check-tagger") => fixtures::check_tagger(&world, file(2)?).await,
                 Some("check-installer") => {
                     let request = args.get(2).context("missing create|update|delete")?;

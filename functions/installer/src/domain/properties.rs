@@ -86,7 +86,7 @@ impl Properties {
             dead_letter_queue_arn: field(map, "DeadLetterQueueArn", queue_arn)?,
             artifact_bucket: field(map, "ArtifactBucket", bucket_name)?,
             repository_name: field(map, "RepositoryName", repository_name)?,
-            repository_uri: field(map, "RepositoryUri", not_blank)?,
+            repository_uri: field(map, "RepositoryUri", repository_uri)?,
             connection_arn: field(map, "ConnectionArn", connection_arn)?,
             github_owner: field(map, "GitHubOwner", github_owner)?,
             github_repo: field(map, "GitHubRepo", github_repo)?,
@@ -337,10 +337,33 @@ fn repository_name(text: &str) -> Result<(), &'static str> {
     .ok_or("must be an ECR repository name (a-z, 0-9, ., _, / and -)")
 }
 
-fn not_blank(text: &str) -> Result<(), &'static str> {
-    (!text.trim().is_empty() && !text.chars().any(char::is_control))
+/// `<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>`, as ECR
+/// gives a private repository's URI. The build places it inside BuildKit's
+/// comma-separated `--cache-to`/`--cache-from` options, so nothing but these
+/// characters may reach it (a `,` or `=` would add options).
+fn repository_uri(text: &str) -> Result<(), &'static str> {
+    const PROBLEM: &str =
+        "must be an ECR repository URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>)";
+    let (host, repository) = text.split_once('/').ok_or(PROBLEM)?;
+    let mut labels = host.splitn(4, '.');
+    let (account, dkr, ecr, rest) = (
+        labels.next().unwrap_or_default(),
+        labels.next().unwrap_or_default(),
+        labels.next().unwrap_or_default(),
+        labels.next().unwrap_or_default(),
+    );
+    let (region, domain) = rest.split_once('.').unwrap_or_default();
+    let host_ok = is_account_id(account)
+        && dkr == "dkr"
+        && ecr == "ecr"
+        && !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && (domain == "amazonaws.com" || domain == "amazonaws.com.cn");
+    (host_ok && repository_name(repository).is_ok())
         .then_some(())
-        .ok_or("is empty")
+        .ok_or(PROBLEM)
 }
 
 fn connection_arn(text: &str) -> Result<(), &'static str> {
@@ -528,6 +551,15 @@ pub(crate) mod tests {
                 json!("123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/other"),
             ),
             (
+                "RepositoryUri",
+                json!("123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/images-prod,mode=max"),
+            ),
+            (
+                "RepositoryUri",
+                json!("evil.example.com/x,push=true/images-prod"),
+            ),
+            ("RepositoryUri", json!("images-prod")),
+            (
                 "ConnectionArn",
                 json!("arn:aws:codestar:ap-southeast-1:123456789012:connection/x"),
             ),
@@ -603,5 +635,16 @@ pub(crate) mod tests {
             None
         );
         assert_eq!(role_name("arn:aws:iam::123456789012:role/"), None);
+    }
+
+    #[test]
+    fn repository_uris_of_every_partition_are_accepted() {
+        for uri in [
+            "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/images-prod",
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/images-prod",
+            "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com/team/images-prod",
+        ] {
+            assert_eq!(repository_uri(uri), Ok(()), "{uri}");
+        }
     }
 }

@@ -46,7 +46,24 @@ fn failure_type(kind: FailureKind) -> FailureType {
 
 /// Sends the job result: PutJobSuccessResult (with output variables, or with
 /// a continuation token while waiting) or PutJobFailureResult.
+///
+/// InvalidJobStateException ("the job was in a state ... not valid for this
+/// action": not in progress) means the job has its result already, for
+/// example when Lambda's asynchronous retry repeats an invocation that
+/// answered and then failed: that counts as answered, so Lambda does not retry
+/// again (PutJobSuccessResult's errors:
+/// https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PutJobSuccessResult.html).
 pub async fn send_result(client: &Client, job_id: &str, outcome: &JobOutcome) -> Result<(), Error> {
+    match send(client, job_id, outcome).await {
+        Err(Error::JobAlreadyAnswered { message }) => {
+            tracing::info!(%message, "the job was answered before: nothing more to send");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+async fn send(client: &Client, job_id: &str, outcome: &JobOutcome) -> Result<(), Error> {
     match outcome {
         JobOutcome::Succeeded { summary, .. } => {
             let mut request = client

@@ -29,6 +29,7 @@ where
             operation,
             message,
         },
+        "InvalidJobStateException" => Error::JobAlreadyAnswered { message },
         "RepositoryNotFoundException" => Error::RepositoryNotFound {
             repository: repository.unwrap_or_default().to_owned(),
         },
