@@ -24,6 +24,15 @@ pub enum Error {
         problem: String,
     },
 
+    /// The role named by a property does not exist (IAM's GetRole answered
+    /// NoSuchEntity). Right after the stack created it, that can be IAM's
+    /// eventual consistency, so the preflight retries it for a while.
+    #[error("role {role} ({property}) does not exist")]
+    RoleNotFound {
+        property: &'static str,
+        role: String,
+    },
+
     /// A resource with one of our names exists and belongs to someone else.
     #[error("{kind} {name} already exists and is not managed by this stack ({owner}); choose another EnvironmentSuffix or remove it")]
     NotOurs {
@@ -140,7 +149,11 @@ impl Error {
     pub fn is_client_error(&self) -> bool {
         matches!(
             self,
-            Self::Request(_) | Self::Property { .. } | Self::Role { .. } | Self::NotOurs { .. }
+            Self::Request(_)
+                | Self::Property { .. }
+                | Self::Role { .. }
+                | Self::RoleNotFound { .. }
+                | Self::NotOurs { .. }
         )
     }
 }

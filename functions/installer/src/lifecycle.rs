@@ -8,7 +8,8 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::aws::propagation::{
-    is_codebuild_propagation, is_codepipeline_propagation, retry_during_propagation, Backoff,
+    is_codebuild_propagation, is_codepipeline_propagation, is_role_propagation,
+    retry_during_propagation, Backoff,
 };
 use crate::aws::{codebuild, codepipeline, eventbridge, iam, s3, Clients};
 use crate::domain::names::{PhysicalId, ResourceNames};
@@ -188,17 +189,24 @@ impl Work<'_> {
     }
 
     /// Each role must exist and trust the service that uses it.
-    async fn preflight(&self, properties: &Properties) -> Result<(), Error> {
+    async fn preflight<'a>(&'a self, properties: &'a Properties) -> Result<(), Error> {
         let iam = &self.clients.iam;
+        let check = |property: &'static str, arn: &'a str, principal: &'static str| {
+            retry_during_propagation(
+                &self.backoff,
+                self.deadline,
+                is_role_propagation,
+                "GetRole",
+                move || iam::check_trust(iam, property, arn, principal),
+            )
+        };
         futures::try_join!(
-            iam::check_trust(
-                iam,
+            check(
                 "CodeBuildRoleArn",
                 &properties.codebuild_role_arn,
                 CODEBUILD_PRINCIPAL
             ),
-            iam::check_trust(
-                iam,
+            check(
                 "PipelineRoleArn",
                 &properties.pipeline_role_arn,
                 CODEPIPELINE_PRINCIPAL

@@ -472,6 +472,40 @@ async fn a_role_that_does_not_trust_its_service_fails_preflight() {
 }
 
 #[tokio::test]
+async fn a_role_not_found_right_after_its_creation_is_retried_as_propagation() {
+    let aws = Aws::empty();
+    // IAM's eventual consistency: GetRole answers NoSuchEntity twice for the
+    // role the stack has just created, then finds it.
+    let propagating = mock!(aws_sdk_iam::Client::get_role)
+        .match_requests(|input| input.role_name() == Some("codebuild-role-unit"))
+        .sequence()
+        .http_response(|| {
+            iam_error(
+                404,
+                "NoSuchEntity",
+                "The role with name codebuild-role-unit cannot be found.",
+            )
+        })
+        .times(2)
+        .output(|| {
+            aws_sdk_iam::operation::get_role::GetRoleOutput::builder()
+                .role(role(
+                    "codebuild-role-unit",
+                    &trust_policy("codebuild.amazonaws.com"),
+                ))
+                .build()
+        })
+        .build();
+    let clients = aws.clients(Extra {
+        iam: vec![&propagating],
+        ..Extra::default()
+    });
+    let (_, answer) = run(clients, create()).await;
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    assert_eq!(propagating.num_calls(), 3);
+}
+
+#[tokio::test]
 async fn a_missing_role_is_named() {
     let aws = Aws::empty();
     let missing = mock!(aws_sdk_iam::Client::get_role)

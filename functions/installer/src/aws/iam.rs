@@ -27,7 +27,10 @@ pub async fn check_trust(
         Err(e) => {
             let error = Error::aws("GetRole", e);
             if error.has_code(&["NoSuchEntity"]) {
-                return Err(role_error("does not exist".into()));
+                return Err(Error::RoleNotFound {
+                    property,
+                    role: role_arn.to_owned(),
+                });
             }
             return Err(error);
         }

@@ -48,6 +48,15 @@ pub fn is_codepipeline_propagation(error: &Error) -> bool {
             .is_some_and(|m| m.contains("not authorized") && m.contains("AssumeRole"))
 }
 
+/// IAM: GetRole answers `NoSuchEntity` for a role the stack has just created
+/// while the change propagates: "Changes that you make ... take time to become
+/// visible" (IAM's eventual consistency,
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
+/// A role that really is missing still fails, after the backoff's budget.
+pub fn is_role_propagation(error: &Error) -> bool {
+    matches!(error, Error::RoleNotFound { .. })
+}
+
 /// Runs `call`, retrying while `is_propagation` says the error is IAM
 /// propagation, within the backoff's budget and before `deadline`. The last
 /// error is returned when either runs out.
