@@ -33,6 +33,10 @@ pub enum Error {
         role: String,
     },
 
+    /// An Update renames some of the three resources but not all.
+    #[error("the update renames some of the installed resources but keeps {kept}: rename all three (they all derive from EnvironmentSuffix) or none, because CloudFormation's clean-up of the old names would delete what the new installation still uses")]
+    PartialRename { kept: String },
+
     /// A resource with one of our names exists and belongs to someone else.
     #[error("{kind} {name} already exists and is not managed by this stack ({owner}); choose another EnvironmentSuffix or remove it")]
     NotOurs {
@@ -153,6 +157,7 @@ impl Error {
                 | Self::Property { .. }
                 | Self::Role { .. }
                 | Self::RoleNotFound { .. }
+                | Self::PartialRename { .. }
                 | Self::NotOurs { .. }
         )
     }

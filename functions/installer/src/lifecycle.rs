@@ -104,6 +104,14 @@ impl Work<'_> {
         old_properties: &Value,
         old_physical_id: &str,
     ) -> Result<Installed, Error> {
+        if let PhysicalId::Installed(old) = PhysicalId::parse(old_physical_id) {
+            let kept = old.shared_with(&properties.names);
+            if !kept.is_empty() && kept.len() < 3 {
+                return Err(Error::PartialRename {
+                    kept: kept.join(", "),
+                });
+            }
+        }
         self.preflight(properties).await?;
         if properties.names.physical_id() != old_physical_id {
             tracing::info!(

@@ -752,3 +752,22 @@ async fn an_update_moving_the_rule_to_another_bus_removes_it_from_the_old_one() 
     assert_eq!(aws.delete_rule.num_calls(), 0);
     assert_eq!(aws.put_rule.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn an_update_that_renames_only_some_resources_is_refused() {
+    let aws = Aws::existing(Owner::Stack(STACK_ID.into()));
+    let clients = aws.clients(Extra::default());
+    let mut new = props();
+    new["ProjectName"] = Value::String("build-renamed".into());
+    let event = update_event("unset", &physical_id(SUFFIX), new, props());
+    let (_, answer) = run(clients, event).await;
+    assert_eq!(answer["Status"], "FAILED", "{answer}");
+    assert!(
+        reason(&answer).contains("keeps PipelineName, RuleName"),
+        "{answer}"
+    );
+    // Nothing was created that the old id's clean-up could take with it.
+    assert_eq!(aws.create_project.num_calls(), 0);
+    assert_eq!(aws.create_pipeline.num_calls(), 0);
+    assert_eq!(aws.put_rule.num_calls(), 0);
+}

@@ -23,6 +23,23 @@ impl ResourceNames {
     }
 }
 
+impl ResourceNames {
+    /// The properties whose names `self` and `other` share. A replacement
+    /// must share none: CloudFormation's clean-up Delete of the old physical
+    /// id removes every resource that id names, and a shared name is a
+    /// resource the new installation still uses.
+    pub fn shared_with(&self, other: &ResourceNames) -> Vec<&'static str> {
+        [
+            ("ProjectName", self.project == other.project),
+            ("PipelineName", self.pipeline == other.pipeline),
+            ("RuleName", self.rule == other.rule),
+        ]
+        .into_iter()
+        .filter_map(|(property, same)| same.then_some(property))
+        .collect()
+    }
+}
+
 /// The physical id a failed Create answers with. The Delete CloudFormation
 /// sends after it has nothing to remove (the Create cleaned up after itself).
 pub fn create_failed_id(request_id: &str) -> String {
@@ -79,6 +96,16 @@ mod tests {
             "installer:build-prod:pipeline-prod:github-push-prod"
         );
         assert_eq!(names().physical_id(), names().physical_id());
+    }
+
+    #[test]
+    fn a_replacement_shares_no_name_with_what_it_replaces() {
+        let mut renamed = names();
+        renamed.project = "build-test".into();
+        assert_eq!(names().shared_with(&renamed), ["PipelineName", "RuleName"]);
+        renamed.pipeline = "pipeline-test".into();
+        renamed.rule = "github-push-test".into();
+        assert!(names().shared_with(&renamed).is_empty());
     }
 
     #[test]
