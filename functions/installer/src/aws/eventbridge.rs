@@ -138,44 +138,6 @@ pub async fn put_target(
     )
 }
 
-/// Removes the target `id` from the rule when it has one (RemoveTargets is
-/// only called for an id ListTargetsByRule lists).
-pub async fn remove_target(client: &Client, spec: &RuleSpec, id: &str) -> Result<(), Error> {
-    let mut next_token: Option<String> = None;
-    loop {
-        let output = client
-            .list_targets_by_rule()
-            .rule(&spec.name)
-            .event_bus_name(&spec.event_bus_name)
-            .set_next_token(next_token.take())
-            .send()
-            .await
-            .map_err(|e| Error::aws("ListTargetsByRule", e))?;
-        if output.targets().iter().any(|target| target.id() == id) {
-            let output = client
-                .remove_targets()
-                .rule(&spec.name)
-                .event_bus_name(&spec.event_bus_name)
-                .ids(id)
-                .send()
-                .await
-                .map_err(|e| Error::aws("RemoveTargets", e))?;
-            return failed_entries(
-                "RemoveTargets",
-                output.failed_entry_count(),
-                output
-                    .failed_entries()
-                    .iter()
-                    .map(|entry| (entry.error_code(), entry.error_message())),
-            );
-        }
-        match output.next_token() {
-            Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-            _ => return Ok(()),
-        }
-    }
-}
-
 fn failed_entries<'a>(
     operation: &'static str,
     count: i32,
@@ -196,9 +158,8 @@ fn failed_entries<'a>(
     })
 }
 
-/// Removes every target of the rule (DeleteRule refuses a rule that has
-/// targets). A rule that is already gone has none.
-pub async fn remove_all_targets(client: &Client, bus: &str, rule: &str) -> Result<(), Error> {
+/// The ids of the rule's targets, or None when there is no such rule.
+async fn target_ids(client: &Client, bus: &str, rule: &str) -> Result<Option<Vec<String>>, Error> {
     let mut ids = Vec::new();
     let mut next_token: Option<String> = None;
     loop {
@@ -211,14 +172,23 @@ pub async fn remove_all_targets(client: &Client, bus: &str, rule: &str) -> Resul
             .await
             .map_err(|e| Error::aws("ListTargetsByRule", e));
         let Some(output) = not_found_is_none(result)? else {
-            return Ok(());
+            return Ok(None);
         };
         ids.extend(output.targets().iter().map(|target| target.id().to_owned()));
         match output.next_token() {
             Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-            _ => break,
+            _ => return Ok(Some(ids)),
         }
     }
+}
+
+/// Removes these targets of the rule, in batches; a rule already gone has none.
+async fn remove_targets(
+    client: &Client,
+    bus: &str,
+    rule: &str,
+    ids: &[String],
+) -> Result<(), Error> {
     for batch in ids.chunks(REMOVE_BATCH) {
         let result = client
             .remove_targets()
@@ -240,6 +210,24 @@ pub async fn remove_all_targets(client: &Client, bus: &str, rule: &str) -> Resul
         }
     }
     Ok(())
+}
+
+/// Removes every target of the rule (DeleteRule refuses a rule that has
+/// targets). A rule that is already gone has none.
+pub async fn remove_all_targets(client: &Client, bus: &str, rule: &str) -> Result<(), Error> {
+    match target_ids(client, bus, rule).await? {
+        Some(ids) => remove_targets(client, bus, rule, &ids).await,
+        None => Ok(()),
+    }
+}
+
+/// Removes the target `id` from the rule when it has one (RemoveTargets is
+/// only called for an id ListTargetsByRule lists).
+pub async fn remove_target(client: &Client, spec: &RuleSpec, id: &str) -> Result<(), Error> {
+    let (bus, rule) = (&spec.event_bus_name, &spec.name);
+    let ids = target_ids(client, bus, rule).await?.unwrap_or_default();
+    let matching: Vec<String> = ids.into_iter().filter(|t| t == id).collect();
+    remove_targets(client, bus, rule, &matching).await
 }
 
 /// Deletes the rule; a rule that is already gone counts as deleted.
