@@ -81,6 +81,8 @@ project="$work/project"
 mkdir -p "$project"
 cp samconfig.toml "$project/"
 ln -s "$root/.aws-sam" "$project/.aws-sam"
+# The clone's scripts (the README's replay of the dead-letter queue).
+ln -s "$root/scripts" "$project/scripts"
 cd "$project"
 # What `sam deploy --guided` asks after the parameters, answered alike for both stacks.
 guided_questions=(

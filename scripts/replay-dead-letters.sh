@@ -30,12 +30,17 @@ starter=$(output StarterFunctionName)
 [[ -n "$queue" && "$queue" != None && -n "$starter" && "$starter" != None ]] ||
   { echo "replay: the stack $stack has no DeadLetterQueueUrl or StarterFunctionName output" >&2; exit 1; }
 
+# The AWS CLI v1 sends SQS calls to the regional endpoint even when
+# AWS_ENDPOINT_URL names another (a local emulator); against AWS nothing is set.
+sqs=(aws "${region_args[@]}")
+[[ -n "${AWS_ENDPOINT_URL:-}" ]] && sqs+=(--endpoint-url "$AWS_ENDPOINT_URL")
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 replayed=0 failed=0
 # Bounded: at most 100 rounds of up to 10 messages.
 for _ in $(seq 100); do
-  aws "${region_args[@]}" sqs receive-message --queue-url "$queue" --max-number-of-messages 10 \
+  "${sqs[@]}" sqs receive-message --queue-url "$queue" --max-number-of-messages 10 \
     --wait-time-seconds 1 --visibility-timeout 60 --output json >"$work/batch.json"
   count=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1])).get("Messages") or []))' "$work/batch.json" 2>/dev/null || echo 0)
   ((count > 0)) || break
@@ -49,7 +54,7 @@ PY
     error=$(aws "${region_args[@]}" lambda invoke --function-name "$starter" \
       --payload "fileb://$work/event.json" --query FunctionError --output text "$work/answer.json")
     if [[ -z "$error" || "$error" == None ]]; then
-      aws "${region_args[@]}" sqs delete-message --queue-url "$queue" --receipt-handle "$(cat "$work/receipt")"
+      "${sqs[@]}" sqs delete-message --queue-url "$queue" --receipt-handle "$(cat "$work/receipt")"
       echo "replayed: $(cat "$work/answer.json")"
       replayed=$((replayed + 1))
     else

@@ -16,11 +16,13 @@
 //! - **Started, not recorded** (the process dies after CodePipeline accepted
 //!   the start, before the record is written): after the lease a retry starts
 //!   the same commit again. That is the side chosen, because it never loses a
-//!   push and it never double-promotes: both executions carry the same push
-//!   sequence, and the Deploy stage moves `production` only to a sequence
-//!   higher than the one it holds, so the second execution builds its image
-//!   and is not promoted. `clientRequestToken` is set to the delivery id as
-//!   well, though AWS does not document its deduplication.
+//!   push and it never double-promotes. If a newer push has been started
+//!   since, the head has moved on and the retry is answered `late`: nothing
+//!   starts. Otherwise the second execution builds nothing new (its commit's
+//!   tag is immutable and already pushed, so the Build stage exports that
+//!   image's digest, see docs/build.md) and its Deploy stage finds
+//!   `production` already on that digest. `clientRequestToken` is set to the
+//!   delivery id as well, though AWS does not document its deduplication.
 //! - A failure to record "started" after a successful start is logged and
 //!   not retried, for the same reason.
 
