@@ -104,6 +104,7 @@ deploy_answers=(
   'Parameter DockerfilePath \[Dockerfile\]: ='
   'Parameter BuildKitImage \[public.ecr.aws/vend/moby/buildkit:buildx-stable-1\]: ='
   'Parameter ScanGate \[CRITICAL\]: =OFF'
+  'Parameter ScanWaitSeconds \[1800\]: ='
   'Parameter WebhookReservedConcurrency \[5\]: ='
   "${guided_questions[@]}"
   'SAM configuration environment \[default\]: ='
@@ -154,6 +155,7 @@ staging_answers=(
   'Parameter DockerfilePath \[Dockerfile\]: ='
   'Parameter BuildKitImage \[public.ecr.aws/vend/moby/buildkit:buildx-stable-1\]: ='
   'Parameter ScanGate \[OFF\]: ='
+  'Parameter ScanWaitSeconds \[1800\]: ='
   'Parameter WebhookReservedConcurrency \[5\]: ='
   "${guided_questions[@]}"
   'SAM configuration environment \[default\]: =staging'

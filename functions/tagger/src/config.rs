@@ -3,17 +3,20 @@
 use crate::domain::scan::{ScanGate, WaitLimits};
 use crate::error::Error;
 
-/// Default for SCAN_WAIT_MAX_CHECKS.
-pub const DEFAULT_MAX_CHECKS: u32 = 60;
-/// Default for SCAN_WAIT_MAX_SECONDS (CodePipeline gives a Lambda action an hour).
+/// Default for SCAN_WAIT_MAX_SECONDS. CodePipeline fails a Lambda invoke
+/// action after 24 hours, and after 20 minutes without a reply
+/// (<https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html>);
+/// each invocation replies, so only the 24 hours bound the wait.
 pub const DEFAULT_MAX_SECONDS: u64 = 1800;
+/// Default for SCAN_POLL_SECONDS: an ECR basic scan takes tens of seconds.
+pub const DEFAULT_POLL_SECONDS: u64 = 15;
 
 /// Settings from the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// SCAN_GATE.
     pub scan_gate: ScanGate,
-    /// SCAN_WAIT_MAX_CHECKS and SCAN_WAIT_MAX_SECONDS.
+    /// SCAN_WAIT_MAX_SECONDS and SCAN_POLL_SECONDS.
     pub wait_limits: WaitLimits,
 }
 
@@ -26,13 +29,13 @@ impl Config {
     /// Reads settings through `lookup` (the environment, or a table in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let scan_gate = ScanGate::parse(lookup("SCAN_GATE").as_deref())?;
-        let max_checks = number(&lookup, "SCAN_WAIT_MAX_CHECKS", DEFAULT_MAX_CHECKS)?;
         let max_seconds = number(&lookup, "SCAN_WAIT_MAX_SECONDS", DEFAULT_MAX_SECONDS)?;
+        let poll = number(&lookup, "SCAN_POLL_SECONDS", DEFAULT_POLL_SECONDS)?;
         Ok(Self {
             scan_gate,
             wait_limits: WaitLimits {
-                max_checks,
                 max_seconds,
+                poll: std::time::Duration::from_secs(poll),
             },
         })
     }
@@ -78,29 +81,29 @@ mod tests {
     fn defaults_apply_when_nothing_is_set() {
         let config = from(&[]).unwrap();
         assert_eq!(config.scan_gate, ScanGate::AtLeast(Severity::Critical));
-        assert_eq!(config.wait_limits.max_checks, DEFAULT_MAX_CHECKS);
         assert_eq!(config.wait_limits.max_seconds, DEFAULT_MAX_SECONDS);
+        assert_eq!(config.wait_limits.poll.as_secs(), DEFAULT_POLL_SECONDS);
     }
 
     #[test]
     fn settings_are_read() {
         let config = from(&[
             ("SCAN_GATE", "HIGH"),
-            ("SCAN_WAIT_MAX_CHECKS", "5"),
             ("SCAN_WAIT_MAX_SECONDS", "90"),
+            ("SCAN_POLL_SECONDS", "5"),
         ])
         .unwrap();
         assert_eq!(config.scan_gate, ScanGate::AtLeast(Severity::High));
-        assert_eq!(config.wait_limits.max_checks, 5);
         assert_eq!(config.wait_limits.max_seconds, 90);
+        assert_eq!(config.wait_limits.poll.as_secs(), 5);
     }
 
     #[test]
     fn bad_values_name_the_variable() {
         for (name, value) in [
             ("SCAN_GATE", "NONE"),
-            ("SCAN_WAIT_MAX_CHECKS", "0"),
-            ("SCAN_WAIT_MAX_CHECKS", "many"),
+            ("SCAN_POLL_SECONDS", "0"),
+            ("SCAN_POLL_SECONDS", "many"),
             ("SCAN_WAIT_MAX_SECONDS", "-1"),
         ] {
             let error = from(&[(name, value)]).unwrap_err().to_string();

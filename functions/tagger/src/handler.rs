@@ -146,7 +146,7 @@ async fn handle_job(
     let span = tracing::info_span!("job", job_id = %job_id);
     let work = {
         let deps = deps.clone();
-        async move { promote(&deps, payload).await }
+        async move { promote(&deps, payload, deadline).await }
     };
     let outcome = guarded(work.instrument(span.clone()), deadline)
         .instrument(span.clone())
@@ -199,12 +199,12 @@ where
     }
 }
 
-async fn promote(deps: &Deps, payload: Value) -> JobOutcome {
+async fn promote(deps: &Deps, payload: Value, deadline: Instant) -> JobOutcome {
     let config = match deps.config.as_ref() {
         Ok(config) => *config,
         Err(error) => return JobOutcome::failed(error),
     };
-    run_promotion(deps, config, payload)
+    run_promotion(deps, config, payload, deadline)
         .await
         .unwrap_or_else(|error| JobOutcome::failed(&error))
 }
@@ -216,7 +216,12 @@ fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
-async fn run_promotion(deps: &Deps, config: Config, payload: Value) -> Result<JobOutcome, Error> {
+async fn run_promotion(
+    deps: &Deps,
+    config: Config,
+    payload: Value,
+    deadline: Instant,
+) -> Result<JobOutcome, Error> {
     // The typed event holds artifactCredentials: it is never logged.
     let event: CodePipelineJobEvent =
         serde_json::from_value(payload).map_err(Error::MalformedEvent)?;
@@ -268,61 +273,9 @@ async fn run_promotion(deps: &Deps, config: Config, payload: Value) -> Result<Jo
         });
     };
 
-    match config.scan_gate {
-        ScanGate::Off => notes.scan = Some("scan gate OFF".to_owned()),
-        ScanGate::AtLeast(threshold) => {
-            let mut scanned = target.platform_digests();
-            if scanned.is_empty() {
-                scanned.push(target.digest.clone());
-            }
-            let mut states = Vec::with_capacity(scanned.len());
-            for manifest in scanned {
-                let state = ecr::scan_state(&deps.ecr, repository, &manifest).await?;
-                states.push((manifest, state));
-            }
-            match verdict(config.scan_gate, &states) {
-                Verdict::Pass(counts) => {
-                    notes.scan = counts.map(|c| {
-                        format!(
-                            "scan gate {}: passed ({})",
-                            threshold.as_str(),
-                            c.describe()
-                        )
-                    });
-                }
-                Verdict::PassWithWarning(warning) => {
-                    tracing::warn!(%digest, %warning, "promoting without a scan verdict");
-                    notes.scan = Some(format!("WARNING: {warning}"));
-                }
-                Verdict::Refuse(counts) => {
-                    return Err(Error::ScanRefused(refusal_message(
-                        &digest, threshold, &counts,
-                    )));
-                }
-                Verdict::Unusable(why) => {
-                    return Err(Error::ScanUnusable(format!(
-                        "the image scan of {digest} gave no usable result: {why}; start a new scan (aws ecr start-image-scan) and retry the stage, or set SCAN_GATE=OFF to promote without a scan"
-                    )));
-                }
-                Verdict::Wait(why) => {
-                    let state = next_wait(
-                        waited.as_ref(),
-                        &digest,
-                        unix_now(),
-                        config.wait_limits,
-                        &why,
-                    )
-                    .map_err(Error::ScanWaitExceeded)?;
-                    return Ok(JobOutcome::InProgress {
-                        summary: format!(
-                            "waiting for the image scan of {digest} ({why}); check {} of at most {}",
-                            state.checks, config.wait_limits.max_checks
-                        ),
-                        token: state.to_token(),
-                    });
-                }
-            }
-        }
+    match scan_gate(deps, config, repository, &digest, &target, waited, deadline).await? {
+        Gate::Passed(note) => notes.scan = note,
+        Gate::Waiting(outcome) => return Ok(outcome),
     }
 
     match (&params.push, &deps.order_guard) {
@@ -361,6 +314,90 @@ async fn run_promotion(deps: &Deps, config: Config, payload: Value) -> Result<Jo
         promoted: plan.promoted,
         previous: plan.previous,
     })
+}
+
+/// What the scan gate decided: promote (with a note for the result), or
+/// answer "in progress" with a continuation token.
+enum Gate {
+    Passed(Option<String>),
+    Waiting(JobOutcome),
+}
+
+/// Time kept for the work after the scan passes (the tag moves and the
+/// order record) when deciding whether one more check fits in this invocation.
+const AFTER_SCAN_RESERVE: Duration = Duration::from_secs(10);
+
+/// The scan gate. While the scan is pending it checks again every
+/// `poll` within this invocation, as long as one more pause, a check and
+/// the rest of the work fit before `deadline`; then it hands back a
+/// continuation token. It fails once SCAN_WAIT_MAX_SECONDS have passed
+/// since the first check, however many invocations that took.
+async fn scan_gate(
+    deps: &Deps,
+    config: Config,
+    repository: &str,
+    digest: &Digest,
+    target: &Manifest,
+    mut waited: Option<WaitState>,
+    deadline: Instant,
+) -> Result<Gate, Error> {
+    let threshold = match config.scan_gate {
+        ScanGate::Off => return Ok(Gate::Passed(Some("scan gate OFF".to_owned()))),
+        ScanGate::AtLeast(threshold) => threshold,
+    };
+    let mut scanned = target.platform_digests();
+    if scanned.is_empty() {
+        scanned.push(target.digest.clone());
+    }
+    let limits = config.wait_limits;
+    loop {
+        let mut states = Vec::with_capacity(scanned.len());
+        for manifest in &scanned {
+            let state = ecr::scan_state(&deps.ecr, repository, manifest).await?;
+            states.push((manifest.clone(), state));
+        }
+        let why = match verdict(config.scan_gate, &states) {
+            Verdict::Pass(counts) => {
+                return Ok(Gate::Passed(counts.map(|c| {
+                    format!(
+                        "scan gate {}: passed ({})",
+                        threshold.as_str(),
+                        c.describe()
+                    )
+                })));
+            }
+            Verdict::PassWithWarning(warning) => {
+                tracing::warn!(%digest, %warning, "promoting without a scan verdict");
+                return Ok(Gate::Passed(Some(format!("WARNING: {warning}"))));
+            }
+            Verdict::Refuse(counts) => {
+                return Err(Error::ScanRefused(refusal_message(
+                    digest, threshold, &counts,
+                )));
+            }
+            Verdict::Unusable(why) => {
+                return Err(Error::ScanUnusable(format!(
+                    "the image scan of {digest} gave no usable result: {why}; start a new scan (aws ecr start-image-scan) and retry the stage, or set SCAN_GATE=OFF to promote without a scan"
+                )));
+            }
+            Verdict::Wait(why) => why,
+        };
+        let state = next_wait(waited.as_ref(), digest, unix_now(), limits, &why)
+            .map_err(Error::ScanWaitExceeded)?;
+        if Instant::now() + limits.poll + AFTER_SCAN_RESERVE >= deadline {
+            let waited_s = unix_now().saturating_sub(state.since);
+            return Ok(Gate::Waiting(JobOutcome::InProgress {
+                summary: format!(
+                    "waiting for the image scan of {digest} ({why}); {} check(s) over {waited_s} s of at most {} s",
+                    state.checks, limits.max_seconds
+                ),
+                token: state.to_token(),
+            }));
+        }
+        tracing::info!(%digest, checks = state.checks, %why, "scan pending: checking again");
+        waited = Some(state);
+        tokio::time::sleep(limits.poll).await;
+    }
 }
 
 /// Looks up who holds `tag` and `previous` now, plans the moves onto

@@ -35,10 +35,14 @@
 //! With scan on push, the tagger reads the image's scan result (each platform
 //! of a multi-platform image) and refuses promotion when a finding of the
 //! SCAN_GATE severity or worse exists, listing the counts. While the scan is
-//! pending it reports "in progress" through CodePipeline's continuation
-//! token and is invoked again (no sleeping); the token carries the digest,
-//! the number of checks and the time of the first one, and the wait ends in
-//! a failure after SCAN_WAIT_MAX_CHECKS checks or SCAN_WAIT_MAX_SECONDS. An
+//! pending it checks again every SCAN_POLL_SECONDS while the invocation has
+//! time for another check and the rest of the work, then reports "in
+//! progress" through CodePipeline's continuation token and is invoked again;
+//! the token carries the digest, the number of checks and the time of the
+//! first one. The wait is bounded by time only (how soon CodePipeline
+//! invokes again after a token is not documented, so a count would bound
+//! nothing): it ends in a failure SCAN_WAIT_MAX_SECONDS after the first
+//! check. An
 //! image the scanner does not support (UNSUPPORTED_IMAGE, or a basic scan
 //! FAILED with UnsupportedImageError) is promoted with a warning in the result.
 //!
@@ -59,8 +63,10 @@
 //!
 //! - `SCAN_GATE`: `CRITICAL` (default), `HIGH`, `MEDIUM`, `LOW` (that
 //!   severity or worse blocks) or `OFF`.
-//! - `SCAN_WAIT_MAX_CHECKS` (default 60) and `SCAN_WAIT_MAX_SECONDS` (default
-//!   1800): the bound on waiting for a scan.
+//! - `SCAN_WAIT_MAX_SECONDS` (default 1800; the stack's `ScanWaitSeconds`):
+//!   the bound on waiting for a scan.
+//! - `SCAN_POLL_SECONDS` (default 15): the pause between two checks of a
+//!   pending scan within one invocation.
 //! - The usual `AWS_REGION`, `AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`.
 //!
 //! An invalid value does not stop the function: each job is answered with a

@@ -37,8 +37,8 @@ async fn clients(sb: &Sandbox) -> (aws_sdk_ecr::Client, Deps) {
     let config = Config {
         scan_gate: ScanGate::Off,
         wait_limits: WaitLimits {
-            max_checks: 3,
             max_seconds: 600,
+            poll: std::time::Duration::from_secs(15),
         },
     };
     (ecr.clone(), Deps::new(ecr, codepipeline, Ok(config)))

@@ -34,6 +34,8 @@ use tagger::{handle_event, Deps};
 const REPO: &str = "images-test";
 const MANIFEST_A: &str = "{\n  \"schemaVersion\": 2,\n  \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n  \"config\": {}, \"layers\": []\n}";
 const MANIFEST_B: &str = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{},\"layers\":[]}";
+/// The pause between two checks of a pending scan in these tests.
+const POLL: Duration = Duration::from_millis(50);
 const DOCKER: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const OCI: &str = "application/vnd.oci.image.manifest.v1+json";
 
@@ -85,8 +87,8 @@ fn config(gate: ScanGate) -> Result<Config, tagger::Error> {
     Ok(Config {
         scan_gate: gate,
         wait_limits: WaitLimits {
-            max_checks: 3,
             max_seconds: 600,
+            poll: POLL,
         },
     })
 }
@@ -139,24 +141,31 @@ fn get_tag(tag: &str, output: BatchGetImageOutput) -> Rule {
         .then_output(move || output.clone())
 }
 
+fn scan_output(
+    status: &ScanStatus,
+    description: &str,
+    counts: &[(FindingSeverity, i32)],
+) -> DescribeImageScanFindingsOutput {
+    let mut findings = ImageScanFindings::builder();
+    for (severity, count) in counts {
+        findings = findings.finding_severity_counts(severity.clone(), *count);
+    }
+    DescribeImageScanFindingsOutput::builder()
+        .image_scan_status(
+            ImageScanStatus::builder()
+                .status(status.clone())
+                .description(description)
+                .build(),
+        )
+        .image_scan_findings(findings.build())
+        .build()
+}
+
 fn scan(status: ScanStatus, description: &str, counts: &[(FindingSeverity, i32)]) -> Rule {
     let description = description.to_owned();
     let counts = counts.to_vec();
-    mock!(aws_sdk_ecr::Client::describe_image_scan_findings).then_compute_output(move |_| {
-        let mut findings = ImageScanFindings::builder();
-        for (severity, count) in &counts {
-            findings = findings.finding_severity_counts(severity.clone(), *count);
-        }
-        DescribeImageScanFindingsOutput::builder()
-            .image_scan_status(
-                ImageScanStatus::builder()
-                    .status(status.clone())
-                    .description(description.clone())
-                    .build(),
-            )
-            .image_scan_findings(findings.build())
-            .build()
-    })
+    mock!(aws_sdk_ecr::Client::describe_image_scan_findings)
+        .then_compute_output(move |_| scan_output(&status, &description, &counts))
 }
 
 fn clean_scan() -> Rule {
@@ -565,8 +574,14 @@ async fn below_the_threshold_promotes() {
     assert_eq!(puts.lock().unwrap().len(), 1);
 }
 
+/// A deadline with no room for a pause, a check and the rest of the
+/// work (10 s): the tagger hands back a token after one check.
+fn no_time_to_poll() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(5)
+}
+
 #[tokio::test]
-async fn a_pending_scan_continues_through_the_token_and_the_wait_is_bounded() {
+async fn a_pending_scan_continues_through_the_token_and_the_wait_is_bounded_by_time() {
     let d = fake_digest('a');
     let puts: Log<Put> = Arc::default();
     let rules = [
@@ -575,64 +590,105 @@ async fn a_pending_scan_continues_through_the_token_and_the_wait_is_bounded() {
         put_ok(&puts),
     ];
     let ecr = ecr_client(&rules.iter().collect::<Vec<_>>());
+    let invoke = |token: Option<String>| {
+        let ecr = ecr.clone();
+        let d = d.clone();
+        async move {
+            let (cp, log) = pipeline();
+            let deps = deps(ecr, cp, ScanGate::AtLeast(Severity::Critical));
+            let event = job_event("job-1", &params(REPO, &d), token.as_deref());
+            let answer = handle_event(&deps, event, no_time_to_poll()).await.unwrap();
+            (answer, log)
+        }
+    };
 
     // First invocation: in progress, with a continuation token and no variables.
-    let (cp, log) = pipeline();
-    let first = deps(ecr.clone(), cp, ScanGate::AtLeast(Severity::Critical));
-    let answer = run(&first, job_event("job-1", &params(REPO, &d), None))
-        .await
-        .unwrap();
+    let (answer, log) = invoke(None).await;
     assert_eq!(answer["result"], "in_progress");
     let success = the_one_success(&log);
     assert!(success.output_variables().is_none());
-    let token = success.continuation_token().unwrap().to_owned();
+    let mut token = success.continuation_token().unwrap().to_owned();
     let state = WaitState::from_token(&token).unwrap();
     assert_eq!((state.digest.as_str(), state.checks), (d.as_str(), 1));
 
-    // Second: the token is carried on.
-    let (cp, log) = pipeline();
-    let second = deps(ecr.clone(), cp, ScanGate::AtLeast(Severity::Critical));
-    run(&second, job_event("job-1", &params(REPO, &d), Some(&token)))
-        .await
-        .unwrap();
-    let token = the_one_success(&log)
-        .continuation_token()
-        .unwrap()
-        .to_owned();
-    assert_eq!(WaitState::from_token(&token).unwrap().checks, 2);
+    // The token is carried on, and a count of checks bounds nothing.
+    for checks in 2..=12 {
+        let (answer, log) = invoke(Some(token)).await;
+        assert_eq!(answer["result"], "in_progress");
+        token = the_one_success(&log)
+            .continuation_token()
+            .unwrap()
+            .to_owned();
+        assert_eq!(WaitState::from_token(&token).unwrap().checks, checks);
+    }
 
-    // Third reaches max_checks = 3: a failure that says what to check.
-    let (cp, log) = pipeline();
-    let third = deps(ecr.clone(), cp, ScanGate::AtLeast(Severity::Critical));
-    run(&third, job_event("job-1", &params(REPO, &d), Some(&token)))
-        .await
-        .unwrap();
-    let (kind, message) = the_one_failure(&log);
-    assert_eq!(kind, "JobFailed");
-    assert!(
-        message.contains("gave up waiting") && message.contains("IN_PROGRESS"),
-        "{message}"
-    );
-
-    // A token from long ago is over the time bound at once.
+    // A token whose first check is older than SCAN_WAIT_MAX_SECONDS: a
+    // failure that says what to check.
     let old = WaitState {
         v: 1,
         digest: d.clone(),
-        checks: 1,
+        checks: 2,
         since: 1,
     }
     .to_token();
-    let (cp, log) = pipeline();
-    let late = deps(ecr, cp, ScanGate::AtLeast(Severity::Critical));
-    run(&late, job_event("job-1", &params(REPO, &d), Some(&old)))
-        .await
-        .unwrap();
-    let (_, message) = the_one_failure(&log);
+    let (answer, log) = invoke(Some(old)).await;
+    assert_eq!(answer["result"], "failed");
+    let (kind, message) = the_one_failure(&log);
+    assert_eq!(kind, "JobFailed");
     assert!(
-        message.contains("limits: SCAN_WAIT_MAX_CHECKS=3, SCAN_WAIT_MAX_SECONDS=600"),
+        message.contains("gave up waiting")
+            && message.contains("IN_PROGRESS")
+            && message.contains("after 3 check(s)")
+            && message.contains("limit: SCAN_WAIT_MAX_SECONDS=600"),
         "{message}"
     );
     assert!(puts.lock().unwrap().is_empty());
+}
+
+/// With time left in the invocation, the tagger checks again after each
+/// pause (SCAN_POLL_SECONDS) and promotes as soon as the scan completes,
+/// within the one invocation.
+#[tokio::test]
+async fn a_pending_scan_is_checked_again_within_the_invocation() {
+    let d = fake_digest('a');
+    let puts: Log<Put> = Arc::default();
+    let scans = mock!(aws_sdk_ecr::Client::describe_image_scan_findings)
+        .sequence()
+        .output(|| scan_output(&ScanStatus::InProgress, "", &[]))
+        .times(3)
+        .output(|| scan_output(&ScanStatus::Complete, "done", &[]))
+        .build();
+    let rules = [
+        get_digest(&d, found(&d, MANIFEST_A, DOCKER)),
+        get_tag("production", not_found()),
+        get_tag("production-previous", not_found()),
+        scans.clone(),
+        put_ok(&puts),
+    ];
+    let (cp, log) = pipeline();
+    let deps = deps(
+        ecr_client(&rules.iter().collect::<Vec<_>>()),
+        cp,
+        ScanGate::AtLeast(Severity::Critical),
+    );
+    let started = std::time::Instant::now();
+    let answer = run(&deps, job_event("job-1", &params(REPO, &d), None))
+        .await
+        .unwrap();
+    assert_eq!(answer["result"], "succeeded");
+    assert_eq!(
+        scans.num_calls(),
+        4,
+        "three pending checks, then the complete one"
+    );
+    assert!(
+        started.elapsed() >= 3 * POLL,
+        "a pause before each check again"
+    );
+    let success = the_one_success(&log);
+    assert_eq!(success.continuation_token(), None);
+    assert_eq!(var(&success, "PROMOTED_DIGEST"), Some(d.as_str()));
+    assert_eq!(puts.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -22,8 +22,9 @@ fn sandbox() -> &'static Sandbox {
 }
 
 /// An ECR client on moto, and the tagger's dependencies on moto for both
-/// services, with `gate` and at most `max_checks` scan checks.
-async fn clients(sb: &Sandbox, gate: ScanGate, max_checks: u32) -> (aws_sdk_ecr::Client, Deps) {
+/// services, with `gate`, waiting at most `max_seconds` for a scan and
+/// checking every 50 ms within an invocation.
+async fn clients(sb: &Sandbox, gate: ScanGate, max_seconds: u64) -> (aws_sdk_ecr::Client, Deps) {
     let cfg = sb.sdk_config().await;
     let ecr = aws_sdk_ecr::Client::from_conf(
         aws_sdk_ecr::config::Builder::from(&cfg)
@@ -40,8 +41,8 @@ async fn clients(sb: &Sandbox, gate: ScanGate, max_checks: u32) -> (aws_sdk_ecr:
     let config = Config {
         scan_gate: gate,
         wait_limits: WaitLimits {
-            max_checks,
-            max_seconds: 600,
+            max_seconds,
+            poll: std::time::Duration::from_millis(50),
         },
     };
     (ecr.clone(), Deps::new(ecr, codepipeline, Ok(config)))
@@ -104,7 +105,9 @@ fn set_scan_result(sb: &Sandbox, repository: &str, digest: &str, status: &str, c
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");
 }
 
-/// Runs one job invocation and returns its one recorded result.
+/// Runs one job invocation and returns its one recorded result. The
+/// invocation's deadline leaves no time to check a pending scan again
+/// within it (see `a_scan_that_stays_in_progress_ends_in_a_failure`).
 async fn invoke(
     sb: &Sandbox,
     deps: &Deps,
@@ -116,7 +119,7 @@ async fn invoke(
     handle_event(
         deps,
         common::job_event(job_id, &common::params(repository, digest), token),
-        relaxed_deadline(),
+        tokio::time::Instant::now() + std::time::Duration::from_secs(5),
     )
     .await
     .unwrap();
@@ -137,7 +140,7 @@ fn failure_message(result: &Value) -> &str {
 #[tokio::test]
 async fn a_scan_not_yet_done_is_waited_for_then_critical_findings_refuse() {
     let sb = sandbox();
-    let (ecr, deps) = clients(sb, ScanGate::AtLeast(Severity::Critical), 10).await;
+    let (ecr, deps) = clients(sb, ScanGate::AtLeast(Severity::Critical), 600).await;
     let repo = "images-wait";
     let image = single_image("wait", false);
     repository_with(&ecr, repo, &image).await;
@@ -185,7 +188,7 @@ async fn the_threshold_decides_on_the_same_findings() {
     let sb = sandbox();
     let image = single_image("threshold", true);
 
-    let (ecr, critical) = clients(sb, ScanGate::AtLeast(Severity::Critical), 10).await;
+    let (ecr, critical) = clients(sb, ScanGate::AtLeast(Severity::Critical), 600).await;
     repository_with(&ecr, "images-threshold-a", &image).await;
     finish_scan(&ecr, "images-threshold-a", &image.digest).await;
     let passed = invoke(
@@ -236,7 +239,7 @@ async fn the_threshold_decides_on_the_same_findings() {
         "{again}"
     );
 
-    let (ecr, high) = clients(sb, ScanGate::AtLeast(Severity::High), 10).await;
+    let (ecr, high) = clients(sb, ScanGate::AtLeast(Severity::High), 600).await;
     repository_with(&ecr, "images-threshold-b", &image).await;
     finish_scan(&ecr, "images-threshold-b", &image.digest).await;
     let refused = invoke(
@@ -257,7 +260,7 @@ async fn the_threshold_decides_on_the_same_findings() {
 #[tokio::test]
 async fn an_image_the_scanner_does_not_support_is_promoted_with_a_warning() {
     let sb = sandbox();
-    let (ecr, deps) = clients(sb, ScanGate::AtLeast(Severity::Low), 10).await;
+    let (ecr, deps) = clients(sb, ScanGate::AtLeast(Severity::Low), 600).await;
     let repo = "images-unsupported";
     let image = single_image("unsupported", false);
     repository_with(&ecr, repo, &image).await;
@@ -280,20 +283,35 @@ async fn an_image_the_scanner_does_not_support_is_promoted_with_a_warning() {
 #[tokio::test]
 async fn a_scan_that_stays_in_progress_ends_in_a_failure() {
     let sb = sandbox();
-    let (ecr, deps) = clients(sb, ScanGate::AtLeast(Severity::Critical), 2).await;
+    let (ecr, deps) = clients(sb, ScanGate::AtLeast(Severity::Critical), 1).await;
     let repo = "images-stuck";
     let image = single_image("stuck", false);
     repository_with(&ecr, repo, &image).await;
     set_scan_result(sb, repo, &image.digest, "IN_PROGRESS", json!({}));
     finish_scan(&ecr, repo, &image.digest).await;
 
-    let first = invoke(sb, &deps, "stuck-1", repo, &image.digest, None).await;
-    let token = first["continuationToken"].as_str().unwrap().to_owned();
-    let second = invoke(sb, &deps, "stuck-2", repo, &image.digest, Some(&token)).await;
-    let message = failure_message(&second);
+    // With time in the invocation, the tagger checks every 50 ms until the
+    // one-second limit has passed, then fails the job.
+    handle_event(
+        &deps,
+        common::job_event("stuck-1", &common::params(repo, &image.digest), None),
+        relaxed_deadline(),
+    )
+    .await
+    .unwrap();
+    let results = job_results(&sb.job_results_file(), "stuck-1");
+    assert_eq!(results.len(), 1, "exactly one result: {results:?}");
+    let message = failure_message(&results[0]);
     assert!(
-        message.contains("gave up waiting") && message.contains("after 2 check(s)"),
+        message.contains("gave up waiting") && message.contains("SCAN_WAIT_MAX_SECONDS=1"),
         "{message}"
     );
+    let checks: u32 = message
+        .split("after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(checks > 2, "checked again within the invocation: {message}");
     assert_eq!(digest_of(&ecr, repo, "production").await, None);
 }

@@ -87,12 +87,16 @@ fn parameters(t: &Value) -> Vec<String> {
         "DockerfilePath",
         "BuildKitImage",
         "ScanGate",
+        "ScanWaitSeconds",
     ] {
         if p[name].is_null() {
             v.push(format!("parameter {name} is missing"));
         } else if p[name]["Description"].as_str().unwrap_or("").len() < 20 {
             v.push(format!("parameter {name} has no useful Description"));
-        } else if p[name]["AllowedPattern"].is_null() && p[name]["AllowedValues"].is_null() {
+        } else if p[name]["AllowedPattern"].is_null()
+            && p[name]["AllowedValues"].is_null()
+            && p[name]["MinValue"].is_null()
+        {
             v.push(format!("parameter {name} has no constraint"));
         }
     }

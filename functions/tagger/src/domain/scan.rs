@@ -203,13 +203,18 @@ pub fn refusal_message(digest: &Digest, threshold: Severity, counts: &SeverityCo
     )
 }
 
-/// How long to wait for a scan at most.
+/// How long to wait for a scan, and how often to look.
+///
+/// The bound is time only: how soon CodePipeline invokes the action again
+/// after a continuation token is not documented, so a count of invocations
+/// would bound nothing. Within one invocation the tagger looks every `poll`
+/// while the invocation has time left, then hands back a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitLimits {
-    /// The most checks of the scan (the first invocation counts as one).
-    pub max_checks: u32,
-    /// The most seconds since the first check.
+    /// The most seconds since the first check (SCAN_WAIT_MAX_SECONDS).
     pub max_seconds: u64,
+    /// The pause between two checks within one invocation (SCAN_POLL_SECONDS).
+    pub poll: std::time::Duration,
 }
 
 /// What the tagger carries from one invocation to the next while it waits:
@@ -243,7 +248,7 @@ impl WaitState {
 }
 
 /// After a check that said "wait": the state to carry on with, or the
-/// message to fail with when the bound is reached.
+/// message to fail with when the time bound is reached.
 pub fn next_wait(
     previous: Option<&WaitState>,
     digest: &Digest,
@@ -256,10 +261,10 @@ pub fn next_wait(
         None => (1, now),
     };
     let waited = now.saturating_sub(since);
-    if checks >= limits.max_checks || waited >= limits.max_seconds {
+    if waited >= limits.max_seconds {
         return Err(format!(
-            "gave up waiting for the image scan of {digest} after {checks} check(s) over {waited} s (limits: SCAN_WAIT_MAX_CHECKS={}, SCAN_WAIT_MAX_SECONDS={}); last status: {why}. Check that scan on push is enabled on the repository, or set SCAN_GATE=OFF to promote without a scan",
-            limits.max_checks, limits.max_seconds
+            "gave up waiting for the image scan of {digest} after {checks} check(s) over {waited} s (limit: SCAN_WAIT_MAX_SECONDS={}, the stack's ScanWaitSeconds); last status: {why}. Check that scan on push is enabled on the repository, or set SCAN_GATE=OFF to promote without a scan",
+            limits.max_seconds
         ));
     }
     Ok(WaitState {
@@ -469,10 +474,10 @@ mod tests {
     }
 
     #[test]
-    fn waiting_is_bounded_by_checks_and_by_time() {
+    fn waiting_is_bounded_by_time_only() {
         let limits = WaitLimits {
-            max_checks: 3,
             max_seconds: 600,
+            poll: std::time::Duration::from_secs(15),
         };
         let first = next_wait(None, &d('a'), 1_000, limits, "IN_PROGRESS").unwrap();
         assert_eq!(
@@ -484,15 +489,18 @@ mod tests {
                 since: 1_000
             }
         );
-        let second = next_wait(Some(&first), &d('a'), 1_030, limits, "IN_PROGRESS").unwrap();
-        assert_eq!((second.checks, second.since), (2, 1_000));
-        let third = next_wait(Some(&second), &d('a'), 1_060, limits, "IN_PROGRESS");
-        let message = third.unwrap_err();
-        assert!(message.contains("after 3 check(s)"), "{message}");
-
+        // Many checks within the time are no reason to stop.
+        let mut state = first.clone();
+        for _ in 0..500 {
+            state = next_wait(Some(&state), &d('a'), 1_599, limits, "IN_PROGRESS").unwrap();
+        }
+        assert_eq!((state.checks, state.since), (501, 1_000));
+        // At the limit the wait ends, whatever the count.
         let late = next_wait(Some(&first), &d('a'), 1_600, limits, "PENDING").unwrap_err();
         assert!(
-            late.contains("over 600 s") && late.contains("PENDING"),
+            late.contains("after 2 check(s) over 600 s")
+                && late.contains("SCAN_WAIT_MAX_SECONDS=600")
+                && late.contains("PENDING"),
             "{late}"
         );
     }
