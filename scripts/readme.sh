@@ -122,17 +122,27 @@ step "the webhook secret (README and WebhookSecretCommand agree)" \
 step "sam logs --tail shows the webhook's deliveries" answer --timeout 120 \
   --until 'answered\W+status\W+200' 'sam logs --stack-name container-pipeline -n WebhookFunction --tail'
 
-# docs/rollback.md: its two commands, read from it, with the suffix S = dev.
-rollback() {
-  local commands
-  commands=$(awk '/^```sh$/{f=1; next} /^```$/{f=0} f' "$root/docs/rollback.md" |
-    sed -E 's/\b(tagger|images)-S\b/\1-dev/g')
-  [[ $(grep -c . <<<"$commands") -eq 2 ]] ||
-    { echo "docs/rollback.md: expected its two commands, found: $commands" >&2; return 1; }
-  (cd "$work" && readme "$commands")
+# docs/rollback.md: the four commands of its cycle, read from it and run as
+# written, each answer kept: status, rollback, status (the hold), release.
+rollback_cycle() {
+  local commands i=0
+  mapfile -t commands < <(awk '/^```sh$/{f=1; next} /^```$/{f=0} f' "$root/docs/rollback.md")
+  [[ ${#commands[@]} -eq 4 && "${commands[1]}" == *" rollback" && "${commands[3]}" == *" release" ]] ||
+    { echo "docs/rollback.md: expected status, rollback, status, release; found: ${commands[*]}" >&2; return 1; }
+  for command in "${commands[@]}"; do
+    i=$((i + 1))
+    readme "$command" >"$work/rollback-$i.txt"
+    cat "$work/rollback-$i.txt"
+  done
+  grep -q '^hold: none' "$work/rollback-1.txt" &&
+    grep -q '^production: sha256:.* (was sha256:' "$work/rollback-2.txt" &&
+    grep -q '^hold: since .* after a rollback to sha256:' "$work/rollback-3.txt" &&
+    grep -q '^hold released' "$work/rollback-4.txt" ||
+    { echo "docs/rollback.md: the cycle's answers are not what the document shows" >&2; return 1; }
 }
-step "rollback (docs/rollback.md)" rollback
-step "rollback swapped the tags" e2e check-rollback --repository images-dev --answer "$work/rollback.json"
+step "rollback, hold, release (docs/rollback.md)" rollback_cycle
+step "production is where the rollback said" e2e check-rollback --stack container-pipeline \
+  --report "$work/rollback-2.txt"
 
 # The README's replay of the dead-letter queue, after a push was put there.
 step "a push in the dead-letter queue" e2e seed-dead-letter --stack container-pipeline --out "$work/dead-letter"

@@ -228,7 +228,8 @@ async fn create_pipeline_request_has_three_stages_in_order() {
     assert_eq!(
         parameters,
         json!({"repository": "images-req", "digest": "#{BuildVariables.IMAGE_DIGEST}", "tag": "production",
-               "commit": "#{variables.COMMIT_ID}", "sequence": "#{variables.PUSH_SEQUENCE}"})
+               "commit": "#{variables.COMMIT_ID}", "sequence": "#{variables.PUSH_SEQUENCE}",
+               "execution": "#{codepipeline.PipelineExecutionId}"})
     );
 
     let tags: Vec<(String, String)> = input

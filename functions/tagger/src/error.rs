@@ -13,9 +13,28 @@ pub enum Error {
     #[error("the function's environment variable {name} is invalid: {reason}")]
     InvalidEnvironment { name: &'static str, reason: String },
 
-    /// The event is neither a CodePipeline job event nor a rollback request.
-    #[error("the event is neither a CodePipeline job event (\"CodePipeline.job\") nor a rollback request (\"rollback\")")]
+    /// The event is neither a CodePipeline job event nor an operator's request.
+    #[error("the event is neither a CodePipeline job event (\"CodePipeline.job\") nor an operator's request: {examples}", examples = crate::domain::params::REQUEST_EXAMPLES)]
     UnknownEvent,
+
+    /// An operator's request is not one of the expected JSON objects.
+    #[error("the request is not valid: {source}; expected {examples}", examples = crate::domain::params::REQUEST_EXAMPLES)]
+    MalformedRequest {
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A rollback's compare-and-swap found another image than it expected.
+    #[error("{tag} moved under the rollback: expected {expected}, found {found}; nothing changed. Check with `scripts/production.sh --stack <stack> status` and run the rollback again")]
+    ProductionMoved {
+        tag: String,
+        expected: String,
+        found: String,
+    },
+
+    /// A release was asked for without a production record to hold.
+    #[error("the function has no production record (DELIVERIES_TABLE is not set), so there is no hold to release")]
+    NoProductionRecord,
 
     /// The CodePipeline job event has no job id: no result can be sent for it.
     #[error("the CodePipeline job event has no job id, so no job result can be sent")]
@@ -133,6 +152,8 @@ impl Error {
             | Error::MalformedEvent(_)
             | Error::MissingParameters
             | Error::MalformedParameters { .. }
+            | Error::MalformedRequest { .. }
+            | Error::NoProductionRecord
             | Error::InvalidParameter { .. }
             | Error::RepositoryNotFound { .. }
             | Error::TagImmutable { .. } => FailureKind::ConfigurationError,
@@ -142,6 +163,7 @@ impl Error {
             | Error::ImageUnavailable { .. }
             | Error::NoImages { .. }
             | Error::NothingToRollBack { .. }
+            | Error::ProductionMoved { .. }
             | Error::Aws { .. }
             | Error::JobAlreadyAnswered { .. }
             | Error::ScanRefused(_)

@@ -13,13 +13,17 @@ use tracing::Instrument;
 
 use crate::aws::codepipeline::{self, with_result_retries};
 use crate::aws::ecr::{self, ImageRef, Manifest};
-use crate::aws::order::{self, OrderGuard};
+use crate::aws::order::{self, Blocked, OrderGuard};
 use crate::config::Config;
 use crate::domain::outcome::{success_summary, FailureKind, JobOutcome, Notes};
 use crate::domain::params::{
-    parse_rollback, parse_user_parameters, previous_tag, Digest, RollbackRequest,
+    parse_request, parse_user_parameters, previous_tag, Digest, Reference, Request,
+    RollbackRequest, TagOf,
 };
 use crate::domain::plan::{plan, TagPlan};
+use crate::domain::production::{
+    held_summary, hold_line, status_report, Hold, Promotion, Status, TagState,
+};
 use crate::domain::scan::{next_wait, refusal_message, verdict, ScanGate, Verdict, WaitState};
 use crate::error::Error;
 
@@ -39,9 +43,14 @@ pub struct Deps {
     pub codepipeline: aws_sdk_codepipeline::Client,
     /// The configuration, or why it could not be read.
     pub config: Arc<Result<Config, Error>>,
-    /// The push-order record (DELIVERIES_TABLE); without it, production
-    /// moves to whatever a job names (local invokes of a single job).
+    /// The production record (DELIVERIES_TABLE): push order, the hold and
+    /// where each promoted image came from. Without it, production moves to
+    /// whatever a job names (local invokes of a single job) and a rollback
+    /// sets no hold.
     pub order_guard: Option<OrderGuard>,
+    /// The repository an operator's request is about when it names none
+    /// (REPOSITORY_NAME).
+    pub repository: Option<String>,
 }
 
 impl Deps {
@@ -56,7 +65,14 @@ impl Deps {
             codepipeline,
             config: Arc::new(config),
             order_guard: None,
+            repository: None,
         }
+    }
+
+    /// Operator requests that name no repository are about `repository`.
+    pub fn with_repository(mut self, repository: String) -> Self {
+        self.repository = Some(repository);
+        self
     }
 
     /// Keeps `production` in push order with the deliveries table `table`.
@@ -111,7 +127,8 @@ pub fn work_budget(deadline_ms: u64, now: SystemTime) -> Duration {
 }
 
 /// Handles one event: a CodePipeline job (answered with exactly one job
-/// result) or a rollback request (answered with the new tag positions).
+/// result) or an operator's request: rollback, release or status (answered
+/// with the state afterwards, and a `report` of lines to print).
 ///
 /// A job event without a job id is answered with an error only: no job
 /// result can name it, so CodePipeline times the action out; CodePipeline
@@ -129,11 +146,17 @@ pub async fn handle_event(deps: &Deps, payload: Value, deadline: Instant) -> Res
         };
         return handle_job(deps, job_id, payload, deadline).await;
     }
-    if payload.get("rollback").is_some() {
-        let request = parse_rollback(payload)?;
-        return rollback(deps, &request).await;
+    if ["rollback", "release", "status"]
+        .iter()
+        .any(|name| payload.get(name).is_some())
+    {
+        return match parse_request(payload, deps.repository.as_deref())? {
+            Request::Rollback(request) => rollback(deps, &request).await,
+            Request::Release(target) => release(deps, &target).await,
+            Request::Status(target) => status(deps, &target).await,
+        };
     }
-    tracing::error!("unknown event: neither a CodePipeline job nor a rollback request");
+    tracing::error!("unknown event: neither a CodePipeline job nor an operator's request");
     Err(Error::UnknownEvent)
 }
 
@@ -209,6 +232,13 @@ async fn promote(deps: &Deps, payload: Value, deadline: Instant) -> JobOutcome {
         .unwrap_or_else(|error| JobOutcome::failed(&error))
 }
 
+/// Now, as RFC 3339 in UTC.
+fn now_text() -> String {
+    aws_sdk_dynamodb::primitives::DateTime::from(SystemTime::now())
+        .fmt(aws_sdk_dynamodb::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -278,14 +308,31 @@ async fn run_promotion(
         Gate::Waiting(outcome) => return Ok(outcome),
     }
 
-    match (&params.push, &deps.order_guard) {
-        (Some(push), Some(guard)) => {
-            if let Err(newer) = order::advance(guard, push, digest.as_str()).await? {
-                let summary = format!(
-                    "built, not promoted: {repository}@{digest} is commit {} (push {}), older than commit {} (push {}) that {} already holds; production only moves forward",
-                    push.commit, push.sequence, newer.commit, newer.sequence, params.tag
-                );
-                tracing::warn!(commit = %push.commit, sequence = push.sequence, held_by = %newer.commit, "{summary}");
+    if let Some(guard) = &deps.order_guard {
+        match order::advance(guard, params.push.as_ref(), digest.as_str()).await? {
+            Ok(()) => {}
+            Err(blocked) => {
+                let summary = match &blocked {
+                    Blocked::Newer(newer) => {
+                        let push = params.push.as_ref();
+                        format!(
+                            "built, not promoted: {repository}@{digest} is commit {} (push {}), older than commit {} (push {}) that {} already holds; production only moves forward",
+                            push.map_or("none", |p| p.commit.as_str()),
+                            push.map_or(0, |p| p.sequence),
+                            newer.commit,
+                            newer.sequence,
+                            params.tag
+                        )
+                    }
+                    Blocked::Held(hold) => held_summary(
+                        repository,
+                        digest.as_str(),
+                        &params.tag,
+                        params.push.as_ref().map(|p| p.commit.as_str()),
+                        hold,
+                    ),
+                };
+                tracing::warn!(commit = ?params.push.as_ref().map(|p| &p.commit), blocked = ?blocked, "{summary}");
                 // PROMOTED_DIGEST names what production holds, unchanged.
                 let holder =
                     ecr::get_image(&deps.ecr, repository, ImageRef::Tag(&params.tag)).await?;
@@ -295,20 +342,29 @@ async fn run_promotion(
                     previous: None,
                 });
             }
-            notes.commit = Some(format!("commit {} (push {})", push.commit, push.sequence));
         }
-        (Some(push), None) => {
-            notes.commit = Some(format!(
-                "commit {} (push {}; push order not checked)",
-                push.commit, push.sequence
-            ));
-        }
-        (None, _) => notes.commit = Some("started by hand: no push order to check".to_owned()),
     }
+    notes.commit = Some(match (&params.push, &deps.order_guard) {
+        (Some(push), Some(_)) => format!("commit {} (push {})", push.commit, push.sequence),
+        (Some(push), None) => format!(
+            "commit {} (push {}; push order not checked)",
+            push.commit, push.sequence
+        ),
+        (None, _) => "started by hand: no push order to check".to_owned(),
+    });
     tracing::info!(commit = ?params.push.as_ref().map(|p| &p.commit), "promoting the commit's image");
 
     let previous = params.previous_tag();
     let plan = plan_and_apply(deps, repository, &params.tag, &previous, target).await?;
+    if let Some(guard) = &deps.order_guard {
+        let promotion = Promotion {
+            commit: params.push.as_ref().map(|p| p.commit.clone()),
+            sequence: params.push.as_ref().map(|p| p.sequence),
+            execution: params.execution.clone(),
+            promoted_at: now_text(),
+        };
+        order::record_promotion(guard, plan.promoted.as_str(), &promotion).await?;
+    }
     Ok(JobOutcome::Succeeded {
         summary: success_summary(repository, &params.tag, &previous, &plan, &notes),
         promoted: plan.promoted,
@@ -429,30 +485,200 @@ async fn plan_and_apply(
     Ok(plan)
 }
 
-/// Swaps `tag` and its rollback tag: the image that holds the rollback tag
-/// gets `tag` back, and the image that held `tag` keeps the rollback tag (so
-/// running it twice restores the promotion). No scan gate: both images were
-/// promoted before.
+/// The image an operator's reference names.
+async fn resolve(
+    deps: &Deps,
+    repository: &str,
+    reference: &Reference,
+) -> Result<Option<Manifest>, Error> {
+    match reference {
+        Reference::Digest(digest) => {
+            ecr::get_image(&deps.ecr, repository, ImageRef::Digest(digest)).await
+        }
+        Reference::Tag(tag) => ecr::get_image(&deps.ecr, repository, ImageRef::Tag(tag)).await,
+    }
+}
+
+/// Moves `tag` onto the image the request names (by default the one that
+/// holds the rollback tag), with a compare-and-swap on the production
+/// record, and holds automatic promotion until released. `production-previous`
+/// stays where it is, so the same request again changes nothing. No scan
+/// gate: a rollback goes back to an image that was promoted before.
 pub async fn rollback(deps: &Deps, request: &RollbackRequest) -> Result<Value, Error> {
-    let repository = request.repository.as_str();
-    let previous = previous_tag(&request.tag);
-    let Some(target) = ecr::get_image(&deps.ecr, repository, ImageRef::Tag(&previous)).await?
-    else {
-        return Err(Error::NothingToRollBack {
-            repository: repository.to_owned(),
-            tag: previous,
+    let TagOf { repository, tag } = &request.target;
+    let repository = repository.as_str();
+    let previous = previous_tag(tag);
+    let default_to = Reference::Tag(previous.clone());
+    let to = request.to.as_ref().unwrap_or(&default_to);
+    let Some(target) = resolve(deps, repository, to).await? else {
+        return Err(match &request.to {
+            None => Error::NothingToRollBack {
+                repository: repository.to_owned(),
+                tag: previous,
+            },
+            Some(reference) => Error::ImageNotFound {
+                repository: repository.to_owned(),
+                reference: reference.to_string(),
+            },
         });
     };
-    let plan = plan_and_apply(deps, repository, &request.tag, &previous, target).await?;
-    tracing::info!(%repository, promoted = %plan.promoted, "rolled back");
+    let holder = ecr::get_image(&deps.ecr, repository, ImageRef::Tag(tag))
+        .await?
+        .map(|m| m.digest);
+    let unchanged = holder.as_ref() == Some(&target.digest);
+    if let (Some(expected), Some(found)) = (&request.expect, &holder) {
+        if !unchanged && expected != found {
+            return Err(Error::ProductionMoved {
+                tag: tag.clone(),
+                expected: expected.to_string(),
+                found: found.to_string(),
+            });
+        }
+    }
+    if request.expect.is_some() && holder.is_none() {
+        return Err(Error::ProductionMoved {
+            tag: tag.clone(),
+            expected: request
+                .expect
+                .as_ref()
+                .map(Digest::to_string)
+                .unwrap_or_default(),
+            found: "no image".to_owned(),
+        });
+    }
+    let hold = match &deps.order_guard {
+        Some(guard) => {
+            let wanted = Hold {
+                since: now_text(),
+                to: target.digest.to_string(),
+                from: holder
+                    .as_ref()
+                    .filter(|_| !unchanged)
+                    .map(Digest::to_string),
+            };
+            match order::roll_back(
+                guard,
+                holder.as_ref().map(Digest::as_str),
+                target.digest.as_str(),
+                &wanted,
+            )
+            .await?
+            {
+                Ok(hold) => Some(hold),
+                Err(recorded) => {
+                    return Err(Error::ProductionMoved {
+                        tag: tag.clone(),
+                        expected: holder
+                            .as_ref()
+                            .map_or_else(|| "no image".to_owned(), Digest::to_string),
+                        found: format!(
+                            "{} (a promotion is moving it now)",
+                            recorded.unwrap_or_else(|| "no record".to_owned())
+                        ),
+                    })
+                }
+            }
+        }
+        None => None,
+    };
+    if !unchanged {
+        let put = ecr::put_tag(&deps.ecr, repository, &target, tag).await?;
+        tracing::info!(%repository, %tag, digest = %target.digest, outcome = ?put, "tag put");
+    }
+    let previous_holder = ecr::get_image(&deps.ecr, repository, ImageRef::Tag(&previous))
+        .await?
+        .map(|m| m.digest);
+    tracing::info!(%repository, promoted = %target.digest, replaced = ?holder, unchanged, "rolled back");
+    let mut report = vec![if unchanged {
+        format!("{tag} already holds {}: unchanged", target.digest)
+    } else {
+        format!(
+            "{tag}: {} (was {})",
+            target.digest,
+            holder
+                .as_ref()
+                .map_or_else(|| "no image".to_owned(), Digest::to_string)
+        )
+    }];
+    report.push(hold_line(hold.as_ref()));
+    if hold.is_none() {
+        report.push(
+            "no production record (DELIVERIES_TABLE): nothing holds automatic promotion".to_owned(),
+        );
+    }
     Ok(json!({
         "repository": repository,
-        "tag": request.tag,
-        "promoted": plan.promoted.as_str(),
+        "tag": tag,
+        "promoted": target.digest.as_str(),
+        "replaced": holder.as_ref().map(Digest::as_str),
         "previousTag": previous,
-        "previous": plan.previous.as_ref().map(Digest::as_str),
-        "unchanged": plan.unchanged,
+        "previous": previous_holder.as_ref().map(Digest::as_str),
+        "unchanged": unchanged,
+        "hold": hold,
+        "report": report,
     }))
+}
+
+/// Ends the hold a rollback set: the next passing build is promoted again.
+/// Releasing when nothing is held changes nothing.
+pub async fn release(deps: &Deps, target: &TagOf) -> Result<Value, Error> {
+    let guard = deps.order_guard.as_ref().ok_or(Error::NoProductionRecord)?;
+    let released = order::release(guard).await?;
+    tracing::info!(repository = %target.repository, released = ?released, "hold released");
+    let report = vec![match &released {
+        Some(hold) => format!(
+            "hold released (it was set {} by a rollback to {}): the next passing build is promoted to {}",
+            hold.since, hold.to, target.tag
+        ),
+        None => format!("no hold was set: {} is promoted by each passing build", target.tag),
+    }];
+    Ok(json!({
+        "repository": target.repository,
+        "tag": target.tag,
+        "released": released.is_some(),
+        "hold": released,
+        "report": report,
+    }))
+}
+
+/// One tag's image and where it came from.
+async fn tag_state(deps: &Deps, repository: &str, tag: &str) -> Result<Option<TagState>, Error> {
+    let Some(manifest) = ecr::get_image(&deps.ecr, repository, ImageRef::Tag(tag)).await? else {
+        return Ok(None);
+    };
+    let digest = manifest.digest.to_string();
+    let tags = ecr::image_tags(&deps.ecr, repository, &manifest.digest).await?;
+    let promotion = match &deps.order_guard {
+        Some(guard) => order::promotion_of(guard, &digest).await?,
+        None => None,
+    };
+    Ok(Some(TagState {
+        tag: tag.to_owned(),
+        digest,
+        tags,
+        promotion,
+    }))
+}
+
+/// What is in production: the tag's image and the rollback tag's, each with
+/// its commit, when and by which execution it was promoted, and the hold.
+pub async fn status(deps: &Deps, target: &TagOf) -> Result<Value, Error> {
+    let repository = target.repository.as_str();
+    let previous = previous_tag(&target.tag);
+    let hold = match &deps.order_guard {
+        Some(guard) => order::production_record(guard).await?.1,
+        None => None,
+    };
+    let status = Status {
+        repository: repository.to_owned(),
+        production: tag_state(deps, repository, &target.tag).await?,
+        previous: tag_state(deps, repository, &previous).await?,
+        hold,
+    };
+    let report = status_report(&status, &target.tag, &previous);
+    let mut answer = serde_json::to_value(&status).unwrap_or_default();
+    answer["report"] = json!(report);
+    Ok(answer)
 }
 
 #[cfg(test)]

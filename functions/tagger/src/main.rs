@@ -13,6 +13,12 @@ async fn main() -> Result<(), Error> {
     {
         deps = deps.with_order_guard(aws_sdk_dynamodb::Client::new(&sdk), table);
     }
+    if let Some(repository) = std::env::var("REPOSITORY_NAME")
+        .ok()
+        .filter(|r| !r.is_empty())
+    {
+        deps = deps.with_repository(repository);
+    }
     let deps = &deps;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         tagger::function_handler(deps, event).await

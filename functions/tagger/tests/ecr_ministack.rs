@@ -205,136 +205,170 @@ async fn oci_indexes_are_promoted_untouched() {
     .await;
 }
 
-/// The payload of the documented rollback command, read from docs/rollback.md.
-fn documented_rollback_payload(repository: &str) -> Value {
+/// The payload of the documented request "without the script", read from
+/// docs/rollback.md: a rollback to a commit's tag.
+fn documented_rollback_payload() -> (Value, String) {
     let doc = include_str!("../../../docs/rollback.md");
     let start = doc.find("echo '").unwrap() + "echo '".len();
     let end = start + doc[start..].find('\'').unwrap();
-    let payload = doc[start..end].replace("images-S", repository);
-    serde_json::from_str(&payload).unwrap()
+    let payload: Value = serde_json::from_str(&doc[start..end]).unwrap();
+    let to = payload["rollback"]["to"].as_str().unwrap().to_owned();
+    (payload, to)
 }
 
+/// A table like the stack's deliveries table (partition key `pk`), in MiniStack.
+async fn deliveries_table(sb: &Sandbox, name: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sb.sdk_config().await);
+    dynamodb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    dynamodb
+}
+
+async fn request(deps: &Deps, payload: Value) -> Result<Value, tagger::Error> {
+    handle_event(deps, payload, relaxed_deadline()).await
+}
+
+/// The whole cycle against ECR and DynamoDB in the local cloud: the
+/// documented rollback to a commit's tag, its repeat, a build under the
+/// hold, a stale compare-and-swap, release, status.
 #[tokio::test]
-async fn the_documented_rollback_swaps_the_tags_back_and_forth() {
+async fn the_documented_rollback_holds_until_released() {
     let sb = sandbox();
     let (ecr, deps) = clients(sb).await;
     let repo = "images-rollback";
     create_repository(&ecr, repo).await;
-    let (old, new) = (single_image("rb-old", true), single_image("rb-new", false));
-    push_image(&ecr, repo, &old, "1111111").await;
+    let dynamodb = deliveries_table(sb, "deliveries-rollback").await;
+    let deps = deps
+        .with_order_guard(dynamodb, "deliveries-rollback".to_owned())
+        .with_repository(repo.to_owned());
+    let (payload, commit_tag) = documented_rollback_payload();
+    let (old, new, next) = (
+        single_image("rb-old", true),
+        single_image("rb-new", false),
+        single_image("rb-next", false),
+    );
+    push_image(&ecr, repo, &old, &commit_tag).await;
     push_image(&ecr, repo, &new, "2222222").await;
+    push_image(&ecr, repo, &next, "3333333").await;
 
     // Nothing to roll back to yet.
-    let error = handle_event(&deps, documented_rollback_payload(repo), relaxed_deadline())
+    let error = request(&deps, json!({"rollback": {}})).await.unwrap_err();
+    assert!(
+        error.to_string().contains("nothing to roll back to"),
+        "{error}"
+    );
+    let error = request(&deps, json!({"rollback": {"to": "no-such-tag"}}))
         .await
         .unwrap_err();
     assert!(
-        error.to_string().contains("nothing to roll back to"),
+        error.to_string().contains("no image tag no-such-tag"),
         "{error}"
     );
 
     promote(sb, &deps, "rb-1", &common::params(repo, &old.digest)).await;
     promote(sb, &deps, "rb-2", &common::params(repo, &new.digest)).await;
 
-    let answer = handle_event(&deps, documented_rollback_payload(repo), relaxed_deadline())
-        .await
-        .unwrap();
+    let answer = request(&deps, payload.clone()).await.unwrap();
     assert_eq!(answer["promoted"], old.digest.as_str());
-    assert_eq!(answer["previous"], new.digest.as_str());
+    assert_eq!(answer["replaced"], new.digest.as_str());
+    assert_eq!(answer["unchanged"], false);
+    assert_eq!(answer["hold"]["to"], old.digest.as_str());
+    assert_eq!(answer["hold"]["from"], new.digest.as_str());
     assert_eq!(
         manifest_of(&ecr, repo, "production").await,
         Some((old.manifest.clone(), Some(old.media_type.to_owned())))
     );
+
+    // The same request again: the same result, the hold as it was.
+    let again = request(&deps, payload.clone()).await.unwrap();
+    assert_eq!(again["promoted"], old.digest.as_str());
+    assert_eq!(again["unchanged"], true);
+    assert_eq!(again["hold"], answer["hold"]);
     assert_eq!(
         digest_of(&ecr, repo, "production-previous")
             .await
             .as_deref(),
-        Some(new.digest.as_str())
+        Some(old.digest.as_str()),
+        "production-previous stays where it was"
     );
 
-    // The same command again rolls forward.
-    handle_event(&deps, documented_rollback_payload(repo), relaxed_deadline())
-        .await
-        .unwrap();
-    assert_eq!(
-        digest_of(&ecr, repo, "production").await.as_deref(),
-        Some(new.digest.as_str())
+    // A build under the hold succeeds without moving production.
+    let held = promote(sb, &deps, "rb-3", &common::params(repo, &next.digest)).await;
+    assert_eq!(held["action"], "PutJobSuccessResult", "{held}");
+    let summary = held["executionDetails"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("built, not promoted") && summary.contains("release"),
+        "{summary}"
     );
     assert_eq!(
-        digest_of(&ecr, repo, "production-previous")
-            .await
-            .as_deref(),
+        digest_of(&ecr, repo, "production").await.as_deref(),
         Some(old.digest.as_str())
     );
-}
 
-#[tokio::test]
-async fn without_a_digest_the_newest_pushed_image_is_promoted() {
-    let sb = sandbox();
-    let (ecr, deps) = clients(sb).await;
-    let repo = "images-fallback";
-    create_repository(&ecr, repo).await;
-    let (old, newest, cache) = (
-        single_image("fb-old", false),
-        single_image("fb-new", false),
-        single_image("fb-cache", true),
-    );
-    // MiniStack records push times in whole seconds: keep the pushes apart.
-    push_image(&ecr, repo, &old, "1111111").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    push_image(&ecr, repo, &newest, "2222222").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    push_image(&ecr, repo, &cache, "buildcache").await;
-
-    let result = promote(
-        sb,
+    // A compare-and-swap against a digest production no longer holds.
+    let error = request(
         &deps,
-        "fb-1",
-        &json!({"repository": repo, "tag": "production"}).to_string(),
+        json!({"rollback": {"to": next.digest, "expect": new.digest}}),
     )
-    .await;
-    assert_success(&result, &newest.digest, "none");
-    let summary = result["executionDetails"]["summary"].as_str().unwrap();
-    assert!(summary.contains("no digest in UserParameters"), "{summary}");
-    assert_eq!(
-        digest_of(&ecr, repo, "production").await.as_deref(),
-        Some(newest.digest.as_str())
-    );
-}
-
-#[tokio::test]
-async fn a_missing_repository_or_image_is_reported_to_codepipeline() {
-    let sb = sandbox();
-    let (ecr, deps) = clients(sb).await;
-    let image = single_image("missing", false);
-
-    let result = promote(
-        sb,
-        &deps,
-        "missing-repo",
-        &common::params("images-nowhere", &image.digest),
-    )
-    .await;
-    assert_eq!(result["action"], "PutJobFailureResult");
-    assert_eq!(result["failureDetails"]["type"], "ConfigurationError");
-    let message = result["failureDetails"]["message"].as_str().unwrap();
+    .await
+    .unwrap_err();
     assert!(
-        message.contains("images-nowhere does not exist"),
-        "{message}"
+        error.to_string().contains("moved under the rollback")
+            && error.to_string().contains(&old.digest),
+        "{error}"
     );
 
-    create_repository(&ecr, "images-missing").await;
-    let result = promote(
-        sb,
-        &deps,
-        "missing-image",
-        &common::params("images-missing", &image.digest),
-    )
-    .await;
-    assert_eq!(result["failureDetails"]["type"], "JobFailed");
-    let message = result["failureDetails"]["message"].as_str().unwrap();
+    let released = request(&deps, json!({"release": {}})).await.unwrap();
+    assert_eq!(released["released"], true);
+    let again = request(&deps, json!({"release": {}})).await.unwrap();
+    assert_eq!(again["released"], false);
+
+    let promoted = promote(sb, &deps, "rb-4", &common::params(repo, &next.digest)).await;
+    assert_success(&promoted, &next.digest, &old.digest);
+
+    let status = request(&deps, json!({"status": {}})).await.unwrap();
+    assert_eq!(status["production"]["digest"], next.digest.as_str());
+    assert_eq!(status["previous"]["digest"], old.digest.as_str());
+    assert!(status["hold"].is_null(), "{status}");
     assert!(
-        message.contains(&format!("no image {}", image.digest)),
-        "{message}"
+        status["production"]["promotion"]["promotedAt"].is_string(),
+        "{status}"
+    );
+    let report: Vec<&str> = status["report"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(report[0], format!("repository: {repo}"));
+    assert!(
+        report.contains(&format!("production: {}", next.digest).as_str()),
+        "{report:?}"
+    );
+    assert!(
+        report.iter().any(|l| l.starts_with("hold: none")),
+        "{report:?}"
     );
 }

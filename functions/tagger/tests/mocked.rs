@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +14,9 @@ use aws_sdk_codepipeline::operation::put_job_failure_result::{
 use aws_sdk_codepipeline::operation::put_job_success_result::{
     PutJobSuccessResultInput, PutJobSuccessResultOutput,
 };
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput;
 use aws_sdk_ecr::operation::describe_image_scan_findings::DescribeImageScanFindingsOutput;
 use aws_sdk_ecr::operation::describe_images::DescribeImagesOutput;
@@ -1057,10 +1061,260 @@ fn the_sample_job_event_deserializes_and_its_parameters_parse() {
 }
 
 /// UserParameters as the installer writes them, resolved for a push.
+const EXECUTION: &str = "8e5c2a4e-1b7d-4c55-9c1e-0f2b9d6f1a33";
+
 fn push_params(digest: &str, commit: &str, sequence: u64) -> String {
     json!({"repository": REPO, "digest": digest, "tag": "production",
-           "commit": commit, "sequence": sequence.to_string()})
+           "commit": commit, "sequence": sequence.to_string(), "execution": EXECUTION})
     .to_string()
+}
+
+fn condition_failed() -> Response {
+    aws_error(
+        400,
+        "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+        "The conditional request failed",
+    )
+}
+
+/// The `production` item with a hold set by a rollback to `to`.
+fn held_record(digest: &str, to: &str) -> GetItemOutput {
+    GetItemOutput::builder()
+        .item("digest", AttributeValue::S(digest.into()))
+        .item(
+            "hold",
+            AttributeValue::M(HashMap::from([
+                (
+                    "since".to_owned(),
+                    AttributeValue::S("2026-12-02T01:00:00Z".into()),
+                ),
+                ("to".to_owned(), AttributeValue::S(to.into())),
+            ])),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn a_build_under_a_hold_succeeds_without_promotion_and_says_how_to_release() {
+    let (built, held) = (fake_digest('c'), fake_digest('a'));
+    let commit = "4444444444444444444444444444444444444444";
+    let puts: Log<Put> = Arc::default();
+    let ecr_rules = [
+        get_digest(&built, found(&built, MANIFEST_B, OCI)),
+        get_tag("production", found(&held, MANIFEST_A, DOCKER)),
+        put_ok(&puts),
+    ];
+    let refused = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            r.condition_expression()
+                .is_some_and(|c| c.contains("attribute_not_exists(#hold)"))
+        })
+        .then_http_response(condition_failed);
+    let held_item = held.clone();
+    let record = mock!(aws_sdk_dynamodb::Client::get_item)
+        .then_output(move || held_record(&held_item, &held_item));
+    let (cp, log) = pipeline();
+    let deps = deps(
+        ecr_client(&ecr_rules.iter().collect::<Vec<_>>()),
+        cp,
+        ScanGate::Off,
+    )
+    .with_order_guard(deliveries(&[&refused, &record]), "deliveries-test".into());
+
+    let answer = run(
+        &deps,
+        job_event("job-1", &push_params(&built, commit, 12), None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["result"], "succeeded");
+    assert!(puts.lock().unwrap().is_empty(), "no tag moved");
+    let success = the_one_success(&log);
+    let summary = success.execution_details().unwrap().summary().unwrap();
+    assert!(
+        summary.contains(&format!(
+            "built, not promoted: {REPO}@{built} (commit {commit})"
+        )) && summary.contains("held since 2026-12-02T01:00:00Z")
+            && summary.contains("scripts/production.sh --stack <stack> release"),
+        "{summary}"
+    );
+    assert_eq!(var(&success, "PROMOTED_DIGEST"), Some(held.as_str()));
+}
+
+/// A rollback whose compare-and-swap finds the record moved (a promotion
+/// advanced it after the tag was read) changes nothing and says so.
+#[tokio::test]
+async fn a_rollback_whose_digest_moved_under_it_is_refused() {
+    let (current, previous, racing) = (fake_digest('b'), fake_digest('a'), fake_digest('c'));
+    let puts: Log<Put> = Arc::default();
+    let ecr_rules = [
+        get_tag("production-previous", found(&previous, MANIFEST_A, DOCKER)),
+        get_tag("production", found(&current, MANIFEST_B, OCI)),
+        put_ok(&puts),
+    ];
+    let (expected, target) = (current.clone(), previous.clone());
+    let swap = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(move |r| {
+            let values = r.expression_attribute_values().unwrap();
+            values.get(":holder") == Some(&AttributeValue::S(expected.clone()))
+                && values.get(":target") == Some(&AttributeValue::S(target.clone()))
+        })
+        .then_http_response(condition_failed);
+    let moved = racing.clone();
+    let record = mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || {
+        GetItemOutput::builder()
+            .item("digest", AttributeValue::S(moved.clone()))
+            .build()
+    });
+    let (cp, _log) = pipeline();
+    let deps = deps(
+        ecr_client(&ecr_rules.iter().collect::<Vec<_>>()),
+        cp,
+        ScanGate::Off,
+    )
+    .with_order_guard(deliveries(&[&swap, &record]), "deliveries-test".into())
+    .with_repository(REPO.into());
+
+    let error = run(&deps, json!({"rollback": {}}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("production moved under the rollback")
+            && error.contains(&format!("expected {current}"))
+            && error.contains(&racing)
+            && error.contains("nothing changed"),
+        "{error}"
+    );
+    assert_eq!(swap.num_calls(), 1);
+    assert!(puts.lock().unwrap().is_empty(), "no tag moved");
+
+    // Your own expectation, when production holds another image: refused
+    // before anything is written.
+    let other = fake_digest('d');
+    let error = run(&deps, json!({"rollback": {"expect": other}}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("expected {other}, found {current}")),
+        "{error}"
+    );
+    assert_eq!(swap.num_calls(), 1, "no second write");
+}
+
+/// The same rollback twice: the second finds production on the target,
+/// keeps the hold as it was and moves no tag.
+#[tokio::test]
+async fn a_repeated_rollback_leaves_the_same_result() {
+    let (target, from) = (fake_digest('a'), fake_digest('b'));
+    let puts: Log<Put> = Arc::default();
+    let ecr_rules = [
+        get_tag("6113728f27ae", found(&target, MANIFEST_A, DOCKER)),
+        get_tag("production", found(&target, MANIFEST_A, DOCKER)),
+        get_tag("production-previous", found(&target, MANIFEST_A, DOCKER)),
+        put_ok(&puts),
+    ];
+    let kept = (target.clone(), from.clone());
+    let swap = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            r.update_expression()
+                == Some("SET #digest = :target, #hold = if_not_exists(#hold, :hold)")
+        })
+        .then_output(move || {
+            UpdateItemOutput::builder()
+                .attributes("digest", AttributeValue::S(kept.0.clone()))
+                .attributes(
+                    "hold",
+                    AttributeValue::M(HashMap::from([
+                        (
+                            "since".to_owned(),
+                            AttributeValue::S("2026-12-02T01:00:00Z".into()),
+                        ),
+                        ("to".to_owned(), AttributeValue::S(kept.0.clone())),
+                        ("from".to_owned(), AttributeValue::S(kept.1.clone())),
+                    ])),
+                )
+                .build()
+        });
+    let (cp, _log) = pipeline();
+    let deps = deps(
+        ecr_client(&ecr_rules.iter().collect::<Vec<_>>()),
+        cp,
+        ScanGate::Off,
+    )
+    .with_order_guard(deliveries(&[&swap]), "deliveries-test".into())
+    .with_repository(REPO.into());
+
+    let answer = run(&deps, json!({"rollback": {"to": "6113728f27ae"}}))
+        .await
+        .unwrap();
+    assert_eq!(answer["unchanged"], true);
+    assert_eq!(answer["promoted"], target.as_str());
+    assert_eq!(
+        answer["hold"]["since"], "2026-12-02T01:00:00Z",
+        "the first hold is kept"
+    );
+    assert_eq!(answer["hold"]["from"], from.as_str());
+    assert_eq!(
+        answer["report"][0],
+        format!("production already holds {target}: unchanged")
+    );
+    assert!(puts.lock().unwrap().is_empty(), "no tag moved");
+}
+
+#[tokio::test]
+async fn release_ends_the_hold_and_a_second_release_changes_nothing() {
+    let held = fake_digest('a');
+    let releases = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .output({
+            let held = held.clone();
+            move || {
+                UpdateItemOutput::builder()
+                    .set_attributes(held_record(&held, &held).item)
+                    .build()
+            }
+        })
+        .output(|| UpdateItemOutput::builder().build())
+        .build();
+    let (cp, _log) = pipeline();
+    let deps = deps(ecr_client(&[]), cp, ScanGate::Off)
+        .with_order_guard(
+            mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&releases]),
+            "deliveries-test".into(),
+        )
+        .with_repository(REPO.into());
+    let first = run(&deps, json!({"release": {}})).await.unwrap();
+    assert_eq!(first["released"], true);
+    assert!(
+        first["report"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("hold released"),
+        "{first}"
+    );
+    let second = run(&deps, json!({"release": {}})).await.unwrap();
+    assert_eq!(second["released"], false);
+    assert!(
+        second["report"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("no hold was set"),
+        "{second}"
+    );
+    // Without the production record there is nothing to release.
+    let (cp, _log) = pipeline();
+    let bare = deps_without_record(cp);
+    let error = run(&bare, json!({"release": {"repository": REPO}}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("DELIVERIES_TABLE"), "{error}");
+}
+
+fn deps_without_record(cp: aws_sdk_codepipeline::Client) -> Deps {
+    deps(ecr_client(&[]), cp, ScanGate::Off)
 }
 
 fn deliveries(rules: &[&Rule]) -> aws_sdk_dynamodb::Client {
@@ -1081,7 +1335,7 @@ async fn an_older_push_is_built_but_not_promoted_and_the_result_says_why() {
     let refused = mock!(aws_sdk_dynamodb::Client::update_item)
         .match_requests(|r| {
             r.condition_expression()
-                == Some("attribute_not_exists(#sequence) OR #sequence <= :sequence")
+                .is_some_and(|c| c.contains("#sequence <= :sequence"))
         })
         .then_http_response(|| {
             aws_error(
@@ -1143,20 +1397,31 @@ async fn a_newer_push_is_recorded_and_promoted_and_the_result_names_the_commit()
     let advanced = mock!(aws_sdk_dynamodb::Client::update_item)
         .match_requests(move |r| {
             let values = r.expression_attribute_values().unwrap();
-            values.get(":sequence") == Some(&aws_sdk_dynamodb::types::AttributeValue::N("9".into()))
-                && values.get(":commit")
-                    == Some(&aws_sdk_dynamodb::types::AttributeValue::S(commit.into()))
+            r.key().unwrap()["pk"] == AttributeValue::S("production".into())
+                && values.get(":sequence") == Some(&AttributeValue::N("9".into()))
+                && values.get(":commit") == Some(&AttributeValue::S(commit.into()))
         })
-        .then_output(|| {
-            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
-        });
+        .then_output(|| UpdateItemOutput::builder().build());
+    let record_key = format!("promotion#{new}");
+    let recorded = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(move |r| {
+            let values = r.expression_attribute_values().unwrap();
+            r.key().unwrap()["pk"] == AttributeValue::S(record_key.clone())
+                && values.get(":commit") == Some(&AttributeValue::S(commit.into()))
+                && values.get(":execution") == Some(&AttributeValue::S(EXECUTION.into()))
+                && values.get(":at").is_some()
+        })
+        .then_output(|| UpdateItemOutput::builder().build());
     let (cp, log) = pipeline();
     let deps = deps(
         ecr_client(&ecr_rules.iter().collect::<Vec<_>>()),
         cp,
         ScanGate::Off,
     )
-    .with_order_guard(deliveries(&[&advanced]), "deliveries-test".into());
+    .with_order_guard(
+        deliveries(&[&advanced, &recorded]),
+        "deliveries-test".into(),
+    );
 
     run(
         &deps,
@@ -1166,6 +1431,11 @@ async fn a_newer_push_is_recorded_and_promoted_and_the_result_names_the_commit()
     .unwrap();
 
     assert_eq!(advanced.num_calls(), 1);
+    assert_eq!(
+        recorded.num_calls(),
+        1,
+        "the promotion is recorded with its execution"
+    );
     assert_eq!(puts.lock().unwrap().len(), 2);
     let success = the_one_success(&log);
     assert_eq!(var(&success, "PROMOTED_DIGEST"), Some(new.as_str()));

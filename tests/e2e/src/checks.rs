@@ -878,28 +878,207 @@ pub async fn nothing_left(w: &World, s: &str) -> Result<()> {
     Ok(())
 }
 
-/// The documented rollback (docs/rollback.md) answered with the new tag positions,
-/// and the repository agrees: `production` on `promoted`, `production-previous` on
-/// `previous`, two different images.
-pub async fn rolled_back(w: &World, repository: &str, answer_file: &str) -> Result<()> {
-    let text = std::fs::read_to_string(answer_file)
-        .with_context(|| format!("reading the rollback's answer {answer_file}"))?;
-    let answer: Value = serde_json::from_str(&text)
-        .with_context(|| format!("the rollback's answer is not JSON: {text}"))?;
-    let promoted = answer["promoted"].as_str().unwrap_or_default();
-    let previous = answer["previous"].as_str().unwrap_or_default();
+/// Sends the tagger an operator's request; its answer, or its error message.
+async fn operator_request(w: &World, s: &str, request: Value) -> Result<Result<Value, String>> {
+    let invoked = w
+        .lambda
+        .invoke()
+        .function_name(format!("tagger-{s}"))
+        .payload(aws_sdk_lambda::primitives::Blob::new(serde_json::to_vec(
+            &request,
+        )?))
+        .send()
+        .await?;
+    let payload: Value = invoked
+        .payload()
+        .map(|p| serde_json::from_slice(p.as_ref()))
+        .transpose()?
+        .unwrap_or_default();
+    Ok(match invoked.function_error() {
+        Some(_) => Err(payload["errorMessage"]
+            .as_str()
+            .map_or_else(|| payload.to_string(), str::to_owned)),
+        None => Ok(payload),
+    })
+}
+
+/// The summary of a job result.
+fn summary_of(result: &Value) -> &str {
+    result["executionDetails"]["summary"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Step 5: after the two promotions of [`promotion`], the operator's cycle:
+/// status, rollback (a compare-and-swap that holds promotion), the same
+/// rollback again, a build while held, a stale rollback refused, release,
+/// and the next build promoted.
+pub async fn rollback_cycle(w: &World, stack: &Stack) -> Result<()> {
+    let s = stack.suffix()?;
+    let repository = format!("images-{s}");
+    let production = digest_of_tag(w, &repository, "production").await?;
+    let previous = digest_of_tag(w, &repository, "production-previous").await?;
+    let (Some(production), Some(previous)) = (production, previous) else {
+        bail!("rollback cycle: production and production-previous must both be set first");
+    };
+
+    let status = operator_request(w, s, json!({"status": {}}))
+        .await?
+        .map_err(anyhow::Error::msg)?;
     ensure!(
-        answer["unchanged"] == false && !promoted.is_empty() && promoted != previous,
-        "the rollback changed nothing: {answer}"
+        status["production"]["digest"] == production.as_str()
+            && status["previous"]["digest"] == previous.as_str()
+            && status["hold"].is_null()
+            && status["production"]["promotion"]["promotedAt"].is_string(),
+        "status before the rollback: {status}"
     );
-    for (digest, tag) in [(promoted, "production"), (previous, "production-previous")] {
-        let tags = tags_of(w, repository, digest).await?;
-        ensure!(
-            tags.iter().any(|t| t == tag),
-            "after the rollback {tag} is not on {digest} (its tags: {tags:?})"
-        );
+    ok("status: production and production-previous with their promotion records, no hold");
+
+    let rolled = operator_request(w, s, json!({"rollback": {}}))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    ensure!(
+        rolled["promoted"] == previous.as_str()
+            && rolled["replaced"] == production.as_str()
+            && rolled["unchanged"] == false
+            && rolled["hold"]["to"] == previous.as_str(),
+        "rollback: {rolled}"
+    );
+    ensure!(
+        digest_of_tag(w, &repository, "production")
+            .await?
+            .as_deref()
+            == Some(previous.as_str()),
+        "after the rollback production is not on {previous}"
+    );
+    let again = operator_request(w, s, json!({"rollback": {}}))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    ensure!(
+        again["promoted"] == previous.as_str() && again["unchanged"] == true,
+        "the same rollback again: {again}"
+    );
+    ok("rollback: production back on the previous image, hold set; the same request again changed nothing");
+
+    let built = push_image(w, &repository).await?;
+    let execution = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let params = json!({
+        "repository": repository, "digest": built, "tag": "production",
+        "execution": execution
+    })
+    .to_string();
+    let job = invoke_tagger(w, s, &params).await?;
+    let result = job_result(&job)?;
+    ensure!(
+        result["action"] == "PutJobSuccessResult"
+            && summary_of(&result).contains("built, not promoted")
+            && summary_of(&result).contains("held since"),
+        "a build under the hold: {result}"
+    );
+    ensure!(
+        digest_of_tag(w, &repository, "production")
+            .await?
+            .as_deref()
+            == Some(previous.as_str()),
+        "a build under the hold moved production"
+    );
+    ok("hold: a passing build succeeded its job, \"built, not promoted\", production unchanged");
+
+    let stale = operator_request(
+        w,
+        s,
+        json!({"rollback": {"to": built, "expect": production}}),
+    )
+    .await?;
+    match stale {
+        Err(message) if message.contains("moved under the rollback") => {}
+        other => bail!("a rollback expecting a replaced digest was not refused: {other:?}"),
     }
-    ok("rollback: production and production-previous swapped");
+    ensure!(
+        digest_of_tag(w, &repository, "production")
+            .await?
+            .as_deref()
+            == Some(previous.as_str()),
+        "a refused rollback moved production"
+    );
+    ok("rollback: a compare-and-swap against a digest production no longer holds is refused, nothing moved");
+
+    let released = operator_request(w, s, json!({"release": {}}))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    ensure!(released["released"] == true, "release: {released}");
+    let job = invoke_tagger(w, s, &params).await?;
+    let result = job_result(&job)?;
+    ensure!(
+        result["action"] == "PutJobSuccessResult" && !summary_of(&result).contains("not promoted"),
+        "the build after the release: {result}"
+    );
+    let status = operator_request(w, s, json!({"status": {}}))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    ensure!(
+        status["production"]["digest"] == built.as_str()
+            && status["previous"]["digest"] == previous.as_str()
+            && status["production"]["promotion"]["execution"] == execution
+            && status["hold"].is_null(),
+        "status after the release: {status}"
+    );
+    ok("release: the hold ended and the next build was promoted; status names its execution");
+    Ok(())
+}
+
+async fn digest_of_tag(w: &World, repository: &str, tag: &str) -> Result<Option<String>> {
+    let got = w
+        .ecr
+        .batch_get_image()
+        .repository_name(repository)
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_tag(tag)
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(got
+        .images()
+        .first()
+        .and_then(|i| i.image_id())
+        .and_then(|id| id.image_digest())
+        .map(str::to_owned))
+}
+
+/// The documented cycle (docs/rollback.md), after its commands ran: the
+/// rollback's report said where production went, production is there, and
+/// the hold is released.
+pub async fn rolled_back(w: &World, stack: &Stack, report_file: &str) -> Result<()> {
+    let s = stack.suffix()?;
+    let repository = format!("images-{s}");
+    let text = std::fs::read_to_string(report_file)
+        .with_context(|| format!("reading the rollback's report {report_file}"))?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("production: sha256:"))
+        .with_context(|| format!("the rollback's report names no new production image: {text}"))?;
+    let digest = line
+        .trim_start_matches("production: ")
+        .split(' ')
+        .next()
+        .unwrap_or_default();
+    ensure!(
+        digest_of_tag(w, &repository, "production")
+            .await?
+            .as_deref()
+            == Some(digest),
+        "after the documented rollback production is not on {digest}"
+    );
+    let status = operator_request(w, s, json!({"status": {}}))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    ensure!(
+        status["hold"].is_null(),
+        "after the documented release a hold is still set: {status}"
+    );
+    ok("rollback (docs): production on the image the report named, the hold released");
     Ok(())
 }
 

@@ -6,15 +6,17 @@
 //! - `e2e prepare`: creates the bucket `sam deploy` uploads the code to;
 //! - `e2e scenario --stack NAME`: checks the deployed configuration, delivers a signed
 //!   and a forged push through the webhook's function URL, promotes two images with
-//!   the tagger as the Deploy stage would;
+//!   the tagger as the Deploy stage would, and runs the rollback cycle (status,
+//!   rollback, hold, release);
 //! - `e2e check-updated --stack NAME --branch BRANCH`: after a stack update, the
 //!   installer has reconciled the rule and the pipeline onto the new branch;
 //! - `e2e check-deleted --suffix SUFFIX`: after `sam delete`, nothing is left.
 //! - `e2e seed-dead-letter --stack NAME --out FILE` and `e2e check-replayed
 //!   --stack NAME --delivery-file FILE`: around the README's replay of the
 //!   dead-letter queue.
-//! - `e2e check-rollback --repository NAME --answer FILE`: the documented rollback
-//!   swapped the two tags.
+//! - `e2e check-rollback --stack NAME --report FILE`: after the documented
+//!   rollback cycle, production is where the rollback's report said and the
+//!   hold is released.
 //! - `e2e fixtures prepare | receive-response --out FILE | check-webhook FILE |
 //!   check-tagger FILE | check-installer create|update|delete FILE`: the sample
 //!   events of `events/` with `cargo lambda invoke` (see [`fixtures`]).
@@ -58,6 +60,7 @@ async fn run(args: &[String]) -> Result<()> {
             checks::webhook_delivery(&world, &stack).await?;
             checks::exact_commit_start(&world, &stack).await?;
             checks::promotion(&world, &stack).await?;
+            checks::rollback_cycle(&world, &stack).await?;
             Ok(())
         }
         Some("check-updated") => {
@@ -74,7 +77,8 @@ async fn run(args: &[String]) -> Result<()> {
         }
         Some("check-deleted") => checks::nothing_left(&world, flag(args, "--suffix")?).await,
         Some("check-rollback") => {
-            checks::rolled_back(&world, flag(args, "--repository")?, flag(args, "--answer")?).await
+            let stack = world.stack(flag(args, "--stack")?).await?;
+            checks::rolled_back(&world, &stack, flag(args, "--report")?).await
         }
         Some("fixtures") => {
             let file = |i: usize| {
@@ -98,7 +102,7 @@ async fn run(args: &[String]) -> Result<()> {
             }
         }
         _ => bail!(
-            "usage: e2e prepare | scenario --stack NAME | check-updated --stack NAME --branch B | check-deleted --suffix S | check-rollback --repository NAME --answer FILE | fixtures ..."
+            "usage: e2e prepare | scenario --stack NAME | check-updated --stack NAME --branch B | check-deleted --suffix S | check-rollback --stack NAME --report FILE | fixtures ..."
         ),
     }
 }

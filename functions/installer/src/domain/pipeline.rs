@@ -116,10 +116,16 @@ struct TaggerParameters<'a> {
     tag: &'a str,
     commit: &'a str,
     sequence: &'a str,
+    execution: &'a str,
 }
 
 /// `{"repository":"<repo>","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production",
-/// "commit":"#{variables.COMMIT_ID}","sequence":"#{variables.PUSH_SEQUENCE}"}`.
+/// "commit":"#{variables.COMMIT_ID}","sequence":"#{variables.PUSH_SEQUENCE}",
+/// "execution":"#{codepipeline.PipelineExecutionId}"}`. `PipelineExecutionId`
+/// is the variable CodePipeline makes available to every action in the
+/// `codepipeline` namespace
+/// (<https://docs.aws.amazon.com/codepipeline/latest/userguide/reference-variables.html>):
+/// the tagger records which execution promoted an image.
 pub fn tagger_user_parameters(repository: &str) -> String {
     let digest = format!("#{{{BUILD_NAMESPACE}.IMAGE_DIGEST}}");
     let parameters = TaggerParameters {
@@ -128,6 +134,7 @@ pub fn tagger_user_parameters(repository: &str) -> String {
         tag: PRODUCTION_TAG,
         commit: "#{variables.COMMIT_ID}",
         sequence: "#{variables.PUSH_SEQUENCE}",
+        execution: "#{codepipeline.PipelineExecutionId}",
     };
     // Serializing three strings cannot fail; the fallback keeps this total.
     serde_json::to_string(&parameters).unwrap_or_default()
@@ -320,7 +327,7 @@ mod tests {
         assert_eq!(deploy.configuration["FunctionName"], "tagger-prod");
         assert_eq!(
             deploy.configuration["UserParameters"],
-            r##"{"repository":"images-prod","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production","commit":"#{variables.COMMIT_ID}","sequence":"#{variables.PUSH_SEQUENCE}"}"##
+            r##"{"repository":"images-prod","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production","commit":"#{variables.COMMIT_ID}","sequence":"#{variables.PUSH_SEQUENCE}","execution":"#{codepipeline.PipelineExecutionId}"}"##
         );
     }
 }

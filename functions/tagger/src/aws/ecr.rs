@@ -287,3 +287,29 @@ pub async fn scan_state(
         counts,
     ))
 }
+
+/// The tags of the image `digest` (its commit tag among them).
+pub async fn image_tags(
+    client: &Client,
+    repository: &str,
+    digest: &Digest,
+) -> Result<Vec<String>, Error> {
+    let described = client
+        .describe_images()
+        .repository_name(repository)
+        .image_ids(
+            aws_sdk_ecr::types::ImageIdentifier::builder()
+                .image_digest(digest.as_str())
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| classify_error("ECR", "DescribeImages", Some(repository), e))?;
+    let mut tags: Vec<String> = described
+        .image_details()
+        .iter()
+        .flat_map(|d| d.image_tags().iter().cloned())
+        .collect();
+    tags.sort();
+    Ok(tags)
+}

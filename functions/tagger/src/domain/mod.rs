@@ -3,4 +3,5 @@
 pub mod outcome;
 pub mod params;
 pub mod plan;
+pub mod production;
 pub mod scan;

@@ -1,12 +1,12 @@
-//! The action's parameters (UserParameters) and the rollback request, parsed
-//! and checked before any AWS call.
+//! The action's parameters (UserParameters) and the operator's requests
+//! (rollback, release, status), parsed and checked before any AWS call.
 
 use serde::Deserialize;
 
 use crate::error::Error;
 
 /// UserParameters as the pipeline sets them.
-pub const EXAMPLE: &str = r##"{"repository":"images-prod","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production","commit":"#{variables.COMMIT_ID}","sequence":"#{variables.PUSH_SEQUENCE}"}"##;
+pub const EXAMPLE: &str = r##"{"repository":"images-prod","digest":"#{BuildVariables.IMAGE_DIGEST}","tag":"production","commit":"#{variables.COMMIT_ID}","sequence":"#{variables.PUSH_SEQUENCE}","execution":"#{codepipeline.PipelineExecutionId}"}"##;
 
 /// What the pipeline variables hold when the execution was started by hand
 /// (the installer's defaults): no push, so no push order to keep.
@@ -81,6 +81,8 @@ pub struct Parameters {
     pub tag: String,
     /// The push this execution builds, when a push started it.
     pub push: Option<PushOrder>,
+    /// The pipeline execution the job belongs to, when the pipeline passes it.
+    pub execution: Option<String>,
 }
 
 /// Which push an execution builds, and its place in push order (the
@@ -115,6 +117,8 @@ struct RawParameters {
     commit: Option<String>,
     #[serde(default)]
     sequence: Option<String>,
+    #[serde(default)]
+    execution: Option<String>,
 }
 
 /// Parses UserParameters. An absent or empty `digest` means "the newest
@@ -135,7 +139,29 @@ pub fn parse_user_parameters(text: Option<&str>) -> Result<Parameters, Error> {
         digest,
         tag: check_tag(raw.tag.unwrap_or_else(|| DEFAULT_TAG.to_owned()))?,
         push: push_order(raw.commit, raw.sequence)?,
+        execution: execution_id(raw.execution)?,
     })
+}
+
+/// CodePipeline's execution ids are UUIDs; anything of letters, digits and
+/// `-` up to 100 characters is accepted, an unresolved variable is not.
+fn execution_id(value: Option<String>) -> Result<Option<String>, Error> {
+    let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let ok = value.len() <= 100
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !ok {
+        return Err(Error::InvalidParameter {
+            name: "execution",
+            reason: format!(
+                "{value:?} is not a pipeline execution id (an unresolved variable? the action should pass #{{codepipeline.PipelineExecutionId}})"
+            ),
+        });
+    }
+    Ok(Some(value))
 }
 
 /// `commit` and `sequence` together name the push; the defaults of a start
@@ -189,37 +215,142 @@ fn push_order(
     }
 }
 
-/// A request to swap the tag and its rollback tag back.
+/// A tag of a repository: what an operator's request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RollbackRequest {
+pub struct TagOf {
     /// The ECR repository name.
     pub repository: String,
-    /// The tag to roll back (`production`).
+    /// The tag (`production`).
     pub tag: String,
+}
+
+/// An image named by an operator: a digest, or a tag (a commit's tag, or
+/// `production-previous`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Digest(Digest),
+    Tag(String),
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reference::Digest(digest) => write!(f, "{digest}"),
+            Reference::Tag(tag) => write!(f, "tag {tag}"),
+        }
+    }
+}
+
+/// A rollback: move the tag onto `to` (by default the image that holds the
+/// rollback tag), provided the tag still holds `expect` when given, and
+/// hold automatic promotion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackRequest {
+    pub target: TagOf,
+    pub to: Option<Reference>,
+    pub expect: Option<Digest>,
+}
+
+/// What an operator asks of the tagger (besides CodePipeline's jobs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `{"rollback":{"to":"<digest or tag>","expect":"<digest>"}}`.
+    Rollback(RollbackRequest),
+    /// `{"release":{}}`: end the hold a rollback set.
+    Release(TagOf),
+    /// `{"status":{}}`: what is in production.
+    Status(TagOf),
+}
+
+/// The request shapes, for messages.
+pub const REQUEST_EXAMPLES: &str = r#"{"rollback":{"to":"<digest or tag>","expect":"<digest>"}}, {"release":{}} or {"status":{}} (each may name "repository" and "tag")"#;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+enum RawRequest {
+    Rollback(RawRollback),
+    Release(RawTagOf),
+    Status(RawTagOf),
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRollbackEvent {
-    rollback: RawRollback,
+struct RawTagOf {
+    #[serde(default)]
+    repository: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRollback {
-    repository: String,
+    #[serde(default)]
+    repository: Option<String>,
     #[serde(default)]
     tag: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    expect: Option<String>,
 }
 
-/// Parses a rollback event: `{"rollback":{"repository":"images-prod","tag":"production"}}`.
-pub fn parse_rollback(event: serde_json::Value) -> Result<RollbackRequest, Error> {
-    let raw: RawRollbackEvent =
-        serde_json::from_value(event).map_err(|source| Error::MalformedParameters { source })?;
-    Ok(RollbackRequest {
-        repository: check_repository(raw.rollback.repository)?,
-        tag: check_tag(raw.rollback.tag.unwrap_or_else(|| DEFAULT_TAG.to_owned()))?,
+/// Parses an operator's request; `repository` defaults to the function's
+/// own repository (REPOSITORY_NAME), `tag` to `production`.
+pub fn parse_request(
+    event: serde_json::Value,
+    default_repository: Option<&str>,
+) -> Result<Request, Error> {
+    let raw: RawRequest =
+        serde_json::from_value(event).map_err(|source| Error::MalformedRequest { source })?;
+    let tag_of = |repository: Option<String>, tag: Option<String>| -> Result<TagOf, Error> {
+        let repository = match repository.or_else(|| default_repository.map(str::to_owned)) {
+            Some(repository) => check_repository(repository)?,
+            None => {
+                return Err(Error::InvalidParameter {
+                    name: "repository",
+                    reason: "the request names none and the function has no REPOSITORY_NAME"
+                        .to_owned(),
+                })
+            }
+        };
+        Ok(TagOf {
+            repository,
+            tag: check_tag(tag.unwrap_or_else(|| DEFAULT_TAG.to_owned()))?,
+        })
+    };
+    Ok(match raw {
+        RawRequest::Rollback(r) => {
+            let to = match r.to.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(value) if value.starts_with("sha256:") => Some(Reference::Digest(
+                    Digest::parse(value).map_err(|e| rename(e, "to"))?,
+                )),
+                Some(value) => Some(Reference::Tag(
+                    check_tag(value.to_owned()).map_err(|e| rename(e, "to"))?,
+                )),
+            };
+            let expect = match r.expect.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(value) => Some(Digest::parse(value).map_err(|e| rename(e, "expect"))?),
+            };
+            Request::Rollback(RollbackRequest {
+                target: tag_of(r.repository, r.tag)?,
+                to,
+                expect,
+            })
+        }
+        RawRequest::Release(r) => Request::Release(tag_of(r.repository, r.tag)?),
+        RawRequest::Status(r) => Request::Status(tag_of(r.repository, r.tag)?),
     })
+}
+
+/// The same complaint about another field of the request.
+fn rename(error: Error, name: &'static str) -> Error {
+    match error {
+        Error::InvalidParameter { reason, .. } => Error::InvalidParameter { name, reason },
+        other => other,
+    }
 }
 
 /// ECR's repository name rule: 2 to 256 characters, slash-separated
@@ -422,24 +553,97 @@ mod tests {
     }
 
     #[test]
-    fn rollback_requests_parse_and_default_the_tag() {
-        let r =
-            parse_rollback(serde_json::json!({"rollback": {"repository": "images-prod"}})).unwrap();
+    fn operator_requests_parse_with_their_defaults() {
+        let r = parse_request(serde_json::json!({"rollback": {}}), Some("images-prod")).unwrap();
         assert_eq!(
             r,
-            RollbackRequest {
-                repository: "images-prod".into(),
-                tag: "production".into()
-            }
+            Request::Rollback(RollbackRequest {
+                target: TagOf {
+                    repository: "images-prod".into(),
+                    tag: "production".into()
+                },
+                to: None,
+                expect: None,
+            })
         );
-        for bad in [
-            serde_json::json!({"rollback": {}}),
-            serde_json::json!({"rollback": {"repository": "images-prod", "digest": D}}),
-            serde_json::json!({"rollback": "images-prod"}),
-            serde_json::json!({"rollback": {"repository": "UPPER"}}),
+        let r = parse_request(
+            serde_json::json!({"rollback": {"repository": "images-x", "to": D, "expect": D}}),
+            Some("images-prod"),
+        )
+        .unwrap();
+        let Request::Rollback(r) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(r.target.repository, "images-x");
+        assert_eq!(r.to, Some(Reference::Digest(Digest::parse(D).unwrap())));
+        assert_eq!(r.expect, Some(Digest::parse(D).unwrap()));
+        let r = parse_request(
+            serde_json::json!({"rollback": {"to": "6113728"}}),
+            Some("images-prod"),
+        )
+        .unwrap();
+        assert!(
+            matches!(r, Request::Rollback(RollbackRequest { to: Some(Reference::Tag(ref t)), .. }) if t == "6113728")
+        );
+        assert!(matches!(
+            parse_request(serde_json::json!({"release": {}}), Some("images-prod")).unwrap(),
+            Request::Release(TagOf { ref tag, .. }) if tag == "production"
+        ));
+        assert!(matches!(
+            parse_request(serde_json::json!({"status": {"tag": "staging"}}), Some("images-prod")).unwrap(),
+            Request::Status(TagOf { ref tag, .. }) if tag == "staging"
+        ));
+    }
+
+    #[test]
+    fn bad_operator_requests_name_what_is_wrong() {
+        for (bad, expected) in [
+            (serde_json::json!({"rollback": {}}), "REPOSITORY_NAME"),
+            (
+                serde_json::json!({"rollback": {"repository": "UPPER"}}),
+                "repository",
+            ),
+            (
+                serde_json::json!({"rollback": {"repository": "images-x", "to": "sha256:12"}}),
+                "parameter to",
+            ),
+            (
+                serde_json::json!({"rollback": {"repository": "images-x", "to": "-x"}}),
+                "parameter to",
+            ),
+            (
+                serde_json::json!({"rollback": {"repository": "images-x", "expect": "production"}}),
+                "parameter expect",
+            ),
+            (
+                serde_json::json!({"rollback": {"repository": "images-x", "digest": D}}),
+                "unknown field",
+            ),
+            (serde_json::json!({"rollback": "images-prod"}), "rollback"),
+            (serde_json::json!({"promote": {}}), "unknown variant"),
         ] {
-            assert!(parse_rollback(bad.clone()).is_err(), "{bad}");
+            let message = parse_request(bad.clone(), None).unwrap_err().to_string();
+            assert!(message.contains(expected), "{bad}: {message}");
         }
+    }
+
+    #[test]
+    fn the_execution_id_is_read_and_checked() {
+        let text =
+            r#"{"repository":"images-prod","execution":"8e5c2a4e-1b7d-4c55-9c1e-0f2b9d6f1a33"}"#;
+        let p = parse_user_parameters(Some(text)).unwrap();
+        assert_eq!(
+            p.execution.as_deref(),
+            Some("8e5c2a4e-1b7d-4c55-9c1e-0f2b9d6f1a33")
+        );
+        let unresolved =
+            r##"{"repository":"images-prod","execution":"#{codepipeline.PipelineExecutionId}"}"##;
+        let message = parse_user_parameters(Some(unresolved))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("execution"), "{message}");
+        let p = parse_user_parameters(Some(r#"{"repository":"images-prod"}"#)).unwrap();
+        assert_eq!(p.execution, None);
     }
 
     proptest::proptest! {
