@@ -101,6 +101,9 @@ def resolve(value, template):
         kind = resource["Type"]
         if kind == "AWS::CodeConnections::Connection":
             return ["arn:aws:codeconnections:%s:%s:connection/%s" % (REGION, ACCOUNT, CONNECTION_ID)]
+        if kind == "AWS::SNS::Topic":
+            # A topic's Ref is its ARN.
+            return ["arn:aws:sns:%s:%s:%s" % (REGION, ACCOUNT, name_of(resource, "TopicName", template))]
         if kind == "AWS::SQS::Queue" and attribute == "Ref":
             return ["https://sqs.%s.amazonaws.com/%s/%s" % (REGION, ACCOUNT, name_of(resource, "QueueName", template))]
         if kind in ARN_OF_TYPE:
@@ -210,7 +213,7 @@ def statements(template):
                     yield f"{logical} ({policy['PolicyName']})", statement
             for statement in as_list(props["AssumeRolePolicyDocument"]["Statement"]):
                 yield f"{logical} (trust)", statement
-        elif kind in ("AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy"):
+        elif kind in ("AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy"):
             for statement in as_list(props["PolicyDocument"]["Statement"]):
                 yield logical, statement
         elif kind == "AWS::Lambda::Permission":

@@ -13,8 +13,10 @@ use tracing::Instrument;
 
 use crate::aws::codepipeline::{self, with_result_retries};
 use crate::aws::ecr::{self, ImageRef, Manifest};
+use crate::aws::notify::{self, Notifier};
 use crate::aws::order::{self, Blocked, OrderGuard};
 use crate::config::Config;
+use crate::domain::notice::notice;
 use crate::domain::outcome::{success_summary, FailureKind, JobOutcome, Notes};
 use crate::domain::params::{
     parse_request, parse_user_parameters, previous_tag, Digest, Reference, Request,
@@ -22,7 +24,7 @@ use crate::domain::params::{
 };
 use crate::domain::plan::{plan, TagPlan};
 use crate::domain::production::{
-    held_summary, hold_line, status_report, Hold, Promotion, Status, TagState,
+    held_summary, hold_line, status_report, Hold, Promotion, Status, TagState, NOT_PROMOTED_PREFIX,
 };
 use crate::domain::scan::{next_wait, refusal_message, verdict, ScanGate, Verdict, WaitState};
 use crate::error::Error;
@@ -51,6 +53,8 @@ pub struct Deps {
     /// The repository an operator's request is about when it names none
     /// (REPOSITORY_NAME).
     pub repository: Option<String>,
+    /// The notification topic (NOTIFICATION_TOPIC), when there is one.
+    pub notifier: Option<Notifier>,
 }
 
 impl Deps {
@@ -66,7 +70,24 @@ impl Deps {
             config: Arc::new(config),
             order_guard: None,
             repository: None,
+            notifier: None,
         }
+    }
+
+    /// Announces refused and held promotions (and, with `on_promotion`,
+    /// each promotion) on the SNS topic `topic`.
+    pub fn with_notifier(
+        mut self,
+        client: aws_sdk_sns::Client,
+        topic: String,
+        on_promotion: bool,
+    ) -> Self {
+        self.notifier = Some(Notifier {
+            client,
+            topic,
+            on_promotion,
+        });
+        self
     }
 
     /// Operator requests that name no repository are about `repository`.
@@ -167,6 +188,11 @@ async fn handle_job(
     deadline: Instant,
 ) -> Result<Value, Error> {
     let span = tracing::info_span!("job", job_id = %job_id);
+    // For the notice: the repository and commit, when the parameters parse.
+    let params = payload
+        .pointer("/CodePipeline.job/data/actionConfiguration/configuration/UserParameters")
+        .and_then(Value::as_str)
+        .and_then(|text| parse_user_parameters(Some(text)).ok());
     let work = {
         let deps = deps.clone();
         async move { promote(&deps, payload, deadline).await }
@@ -188,6 +214,13 @@ async fn handle_job(
     if let Err(error) = sent {
         span.in_scope(|| tracing::error!(error = %error, "could not send the job result"));
         return Err(error);
+    }
+    if let Some(notifier) = &deps.notifier {
+        if let Some(notice) = notice(params.as_ref(), &outcome, notifier.on_promotion) {
+            notify::publish(notifier, &notice)
+                .instrument(span.clone())
+                .await;
+        }
     }
     Ok(json!({ "jobId": job_id, "result": outcome.label() }))
 }
@@ -316,7 +349,7 @@ async fn run_promotion(
                     Blocked::Newer(newer) => {
                         let push = params.push.as_ref();
                         format!(
-                            "built, not promoted: {repository}@{digest} is commit {} (push {}), older than commit {} (push {}) that {} already holds; production only moves forward",
+                            "{NOT_PROMOTED_PREFIX}: {repository}@{digest} is commit {} (push {}), older than commit {} (push {}) that {} already holds; production only moves forward",
                             push.map_or("none", |p| p.commit.as_str()),
                             push.map_or(0, |p| p.sequence),
                             newer.commit,

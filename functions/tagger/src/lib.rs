@@ -46,18 +46,30 @@
 //! image the scanner does not support (UNSUPPORTED_IMAGE, or a basic scan
 //! FAILED with UnsupportedImageError) is promoted with a warning in the result.
 //!
-//! # Rollback
+//! # Production record, rollback and hold
 //!
-//! One command swaps `production` and `production-previous` back, with the
-//! deployed function and its role (no scan gate: both images were promoted
-//! before; running it again restores the promotion):
+//! With DELIVERIES_TABLE, a promotion is a conditional write on the
+//! `production` item (a newer push only, and no hold), and each promoted
+//! image gets a `promotion#<digest>` item naming its commit, pipeline
+//! execution (`#{codepipeline.PipelineExecutionId}` in UserParameters) and
+//! time. Operators send three requests (`scripts/production.sh` wraps them):
 //!
-//! ```text
-//! aws lambda invoke --function-name tagger-S --cli-binary-format raw-in-base64-out \
-//!   --payload '{"rollback":{"repository":"images-S","tag":"production"}}' rollback.json
-//! ```
+//! - `{"status":{}}`: what `production` and `production-previous` hold, with
+//!   their records, and the hold;
+//! - `{"rollback":{"to":"<digest or tag>","expect":"<digest>"}}`: moves
+//!   `production` with a compare-and-swap on the record, idempotently, and
+//!   sets a hold: later builds succeed "built, not promoted";
+//! - `{"release":{}}`: ends the hold.
 //!
-//! See `docs/rollback.md` at the repository root.
+//! Each may name `repository` (default REPOSITORY_NAME) and `tag`. See
+//! `docs/rollback.md` at the repository root.
+//!
+//! # Notifications
+//!
+//! With NOTIFICATION_TOPIC, a promotion refused by the scan gate and a build
+//! held after a rollback are published on that SNS topic after the job
+//! result is sent (best effort), and each promotion too with
+//! NOTIFY_ON_PROMOTION=true.
 //!
 //! # Environment
 //!
@@ -67,6 +79,8 @@
 //!   the bound on waiting for a scan.
 //! - `SCAN_POLL_SECONDS` (default 15): the pause between two checks of a
 //!   pending scan within one invocation.
+//! - `DELIVERIES_TABLE`, `REPOSITORY_NAME`, `NOTIFICATION_TOPIC`,
+//!   `NOTIFY_ON_PROMOTION`: see above; each is optional.
 //! - The usual `AWS_REGION`, `AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`.
 //!
 //! An invalid value does not stop the function: each job is answered with a
@@ -77,7 +91,8 @@
 //! `ecr:BatchGetImage`, `ecr:PutImage`, `ecr:DescribeImages`,
 //! `ecr:DescribeImageScanFindings` on the repository;
 //! `codepipeline:PutJobSuccessResult`, `codepipeline:PutJobFailureResult`
-//! (resource `*`: these actions take no resource).
+//! (resource `*`: these actions take no resource); `dynamodb:GetItem`,
+//! `dynamodb:UpdateItem` on the deliveries table; `sns:Publish` on the topic.
 //!
 //! # Invoke locally
 //!

@@ -19,6 +19,13 @@ async fn main() -> Result<(), Error> {
     {
         deps = deps.with_repository(repository);
     }
+    if let Some(topic) = std::env::var("NOTIFICATION_TOPIC")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
+        let on_promotion = std::env::var("NOTIFY_ON_PROMOTION").is_ok_and(|v| v == "true");
+        deps = deps.with_notifier(aws_sdk_sns::Client::new(&sdk), topic, on_promotion);
+    }
     let deps = &deps;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         tagger::function_handler(deps, event).await

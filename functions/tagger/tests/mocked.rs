@@ -553,6 +553,82 @@ async fn findings_at_the_threshold_refuse_promotion_with_the_counts() {
     assert!(puts.lock().unwrap().is_empty(), "no tag moved");
 }
 
+/// The refusal is announced on the topic once, after the job result, with
+/// the counts and the commit; a topic that cannot be reached changes nothing
+/// about the job's one result.
+#[tokio::test]
+async fn a_refusal_is_announced_once_and_a_failed_announcement_changes_nothing() {
+    let d = fake_digest('a');
+    let commit = "5555555555555555555555555555555555555555";
+    let rules = [
+        get_digest(&d, found(&d, MANIFEST_A, DOCKER)),
+        scan(
+            ScanStatus::Complete,
+            "The scan was completed successfully.",
+            &[(FindingSeverity::Critical, 1)],
+        ),
+    ];
+    let ecr = ecr_client(&rules.iter().collect::<Vec<_>>());
+    let published: Log<(String, String)> = Arc::default();
+    let publish = {
+        let published = published.clone();
+        mock!(aws_sdk_sns::Client::publish).then_compute_output(move |r| {
+            published.lock().unwrap().push((
+                r.subject().unwrap_or_default().to_owned(),
+                r.message().unwrap_or_default().to_owned(),
+            ));
+            aws_sdk_sns::operation::publish::PublishOutput::builder().build()
+        })
+    };
+    let (cp, log) = pipeline();
+    let announcing = deps(ecr.clone(), cp, ScanGate::AtLeast(Severity::Critical)).with_notifier(
+        mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
+        "arn:aws:sns:ap-southeast-1:123456789012:notifications-test".into(),
+        false,
+    );
+    run(
+        &announcing,
+        job_event("job-1", &push_params(&d, commit, 4), None),
+    )
+    .await
+    .unwrap();
+    let (kind, _) = the_one_failure(&log);
+    assert_eq!(kind, "JobFailed");
+    let published = published.lock().unwrap().clone();
+    assert_eq!(published.len(), 1, "{published:?}");
+    let (subject, message) = &published[0];
+    assert_eq!(subject, &format!("Promotion refused: {REPO}"));
+    assert!(
+        message.starts_with(&format!(
+            "{REPO} (commit {commit}, push 4): promotion refused by the scan gate"
+        )) && message.contains("CRITICAL 1"),
+        "{message}"
+    );
+
+    let denied = mock!(aws_sdk_sns::Client::publish).then_http_response(|| {
+        Response::new(
+            StatusCode::try_from(403).unwrap(),
+            SdkBody::from("<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>not allowed</Message></Error></ErrorResponse>"),
+        )
+    });
+    let (cp, log) = pipeline();
+    let unreachable = deps(ecr, cp, ScanGate::AtLeast(Severity::Critical)).with_notifier(
+        mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&denied]),
+        "arn:aws:sns:ap-southeast-1:123456789012:notifications-test".into(),
+        false,
+    );
+    let answer = run(
+        &unreachable,
+        job_event("job-1", &push_params(&d, commit, 4), None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["result"], "failed");
+    assert_eq!(denied.num_calls(), 1);
+    let (kind, _) = the_one_failure(&log);
+    assert_eq!(kind, "JobFailed");
+}
+
 #[tokio::test]
 async fn below_the_threshold_promotes() {
     let d = fake_digest('a');

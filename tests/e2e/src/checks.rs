@@ -869,12 +869,13 @@ pub async fn nothing_left(w: &World, s: &str) -> Result<()> {
             left.push(format!("secret webhook-secret-{s}"));
         }
     }
+    left.extend(crate::notify::nothing_left(w, s).await?);
     ensure!(
         left.is_empty(),
         "left behind after delete: {}",
         left.join(", ")
     );
-    ok("delete: no bucket, repository, project, pipeline, rule, bus, log group, role, function or secret left");
+    ok("delete: no bucket, repository, project, pipeline, rule, bus, log group, role, function, secret, topic or alarm left");
     Ok(())
 }
 

@@ -6,8 +6,9 @@
 //! - `e2e prepare`: creates the bucket `sam deploy` uploads the code to;
 //! - `e2e scenario --stack NAME`: checks the deployed configuration, delivers a signed
 //!   and a forged push through the webhook's function URL, promotes two images with
-//!   the tagger as the Deploy stage would, and runs the rollback cycle (status,
-//!   rollback, hold, release);
+//!   the tagger as the Deploy stage would, checks the notification topic, its
+//!   rule and the alarms with a queue subscribed, and runs the rollback cycle
+//!   (status, rollback, hold announced, release);
 //! - `e2e check-updated --stack NAME --branch BRANCH`: after a stack update, the
 //!   installer has reconciled the rule and the pipeline onto the new branch;
 //! - `e2e check-deleted --suffix SUFFIX`: after `sam delete`, nothing is left.
@@ -27,6 +28,7 @@ use anyhow::{bail, Context, Result};
 
 mod checks;
 mod fixtures;
+mod notify;
 mod world;
 
 use world::World;
@@ -60,8 +62,10 @@ async fn run(args: &[String]) -> Result<()> {
             checks::webhook_delivery(&world, &stack).await?;
             checks::exact_commit_start(&world, &stack).await?;
             checks::promotion(&world, &stack).await?;
+            let probe = notify::notifications(&world, &stack).await?;
             checks::rollback_cycle(&world, &stack).await?;
-            Ok(())
+            notify::held_announced(&world, &probe).await?;
+            notify::remove(&world, probe).await
         }
         Some("check-updated") => {
             let stack = world.stack(flag(args, "--stack")?).await?;

@@ -18,7 +18,11 @@ pub struct World {
     pub secrets: aws_sdk_secretsmanager::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub http: reqwest::Client,
+    /// The region the clients use.
+    pub region: String,
     /// MiniStack's endpoint (function URLs are served below it).
     pub endpoint: String,
 }
@@ -66,7 +70,12 @@ impl World {
             secrets: aws_sdk_secretsmanager::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             http: reqwest::Client::new(),
+            region: config
+                .region()
+                .map_or_else(|| "ap-southeast-1".to_owned(), ToString::to_string),
             endpoint: std::env::var("AWS_ENDPOINT_URL").unwrap_or_default(),
         }
     }

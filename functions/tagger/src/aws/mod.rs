@@ -7,6 +7,7 @@ use crate::error::Error;
 
 pub mod codepipeline;
 pub mod ecr;
+pub mod notify;
 pub mod order;
 
 /// Turns an SDK error into the tagger's error: access denied and a missing

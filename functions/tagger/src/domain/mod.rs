@@ -1,5 +1,6 @@
 //! Pure domain code: no AWS SDK types, no I/O.
 
+pub mod notice;
 pub mod outcome;
 pub mod params;
 pub mod plan;

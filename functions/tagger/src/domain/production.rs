@@ -118,6 +118,9 @@ pub fn status_report(status: &Status, tag: &str, previous_tag: &str) -> Vec<Stri
     lines
 }
 
+/// How every summary of a build that was not promoted begins.
+pub const NOT_PROMOTED_PREFIX: &str = "built, not promoted";
+
 /// The job summary of a promotion skipped under a hold.
 pub fn held_summary(
     repository: &str,
@@ -127,7 +130,7 @@ pub fn held_summary(
     hold: &Hold,
 ) -> String {
     format!(
-        "built, not promoted: {repository}@{digest}{} stays out of {tag}, which is held since {} after a rollback to {}; release the hold with `{RELEASE_COMMAND}`, then push or retry this stage",
+        "{NOT_PROMOTED_PREFIX}: {repository}@{digest}{} stays out of {tag}, which is held since {} after a rollback to {}; release the hold with `{RELEASE_COMMAND}`, then push or retry this stage",
         commit.map(|c| format!(" (commit {c})")).unwrap_or_default(),
         hold.since,
         hold.to

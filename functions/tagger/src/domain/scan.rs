@@ -193,10 +193,13 @@ pub fn verdict(gate: ScanGate, states: &[(Digest, ScanState)]) -> Verdict {
     Verdict::Pass(Some(counts))
 }
 
+/// How a refusal message begins (the notification picks it out by this).
+pub const REFUSAL_PREFIX: &str = "promotion refused by the scan gate";
+
 /// The refusal message: the counts, the threshold, and what to do.
 pub fn refusal_message(digest: &Digest, threshold: Severity, counts: &SeverityCounts) -> String {
     format!(
-        "promotion refused by the scan gate: {digest} has {} finding(s) of severity {} or worse ({}); fix the vulnerabilities and push again, or change the function's SCAN_GATE (CRITICAL, HIGH, MEDIUM, LOW, OFF)",
+        "{REFUSAL_PREFIX}: {digest} has {} finding(s) of severity {} or worse ({}); fix the vulnerabilities and push again, or change the function's SCAN_GATE (CRITICAL, HIGH, MEDIUM, LOW, OFF)",
         counts.at_least(threshold),
         threshold.as_str(),
         counts.describe()

@@ -1,0 +1,380 @@
+//! The notification topic, its rule and the alarms, as deployed; and what a
+//! subscriber of the topic receives.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use serde_json::{json, Value};
+
+use crate::checks::ok;
+use crate::world::{Stack, World};
+
+/// A queue subscribed to the topic for the scenario, and what to remove after.
+pub struct Probe {
+    pub queue_url: String,
+    subscription: String,
+    rule: String,
+}
+
+/// A CodePipeline action failure as AWS documents the event (detail-type
+/// "CodePipeline Action Execution State Change"), for pipeline `pipeline`.
+fn action_failed(source: &str, pipeline: &str, region: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "cfe0a6c5-4c1e-4e70-8d54-3a0a6e6f1b2c",
+        "detail-type": "CodePipeline Action Execution State Change",
+        "source": source,
+        "account": "000000000000",
+        "time": "2026-12-02T01:14:07Z",
+        "region": region,
+        "resources": [format!("arn:aws:codepipeline:{region}:000000000000:{pipeline}")],
+        "detail": {
+            "pipeline": pipeline,
+            "execution-id": "01234567-0123-0123-0123-012345678901",
+            "stage": "Build",
+            "action": "Build",
+            "state": "FAILED",
+            "region": region,
+            "type": {"owner": "AWS", "provider": "CodeBuild", "category": "Build", "version": "1"},
+            "version": 1
+        }
+    })
+}
+
+fn alarm_names(s: &str) -> [String; 5] {
+    [
+        format!("webhook-5xx-{s}"),
+        format!("webhook-throttles-{s}"),
+        format!("starter-errors-{s}"),
+        format!("push-dead-letters-{s}"),
+        format!("installer-failures-{s}"),
+    ]
+}
+
+/// The topic, the failure rule and the alarms exist as the template says;
+/// a queue is subscribed to the topic, and a CodePipeline failure reaches it
+/// as the rule's text.
+pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
+    let s = stack.suffix()?;
+    let topic = stack.output("NotificationTopicArn")?.to_owned();
+    ensure!(
+        topic.ends_with(&format!(":notifications-{s}")),
+        "topic {topic}"
+    );
+    let tags = w
+        .sns
+        .list_tags_for_resource()
+        .resource_arn(&topic)
+        .send()
+        .await?;
+    let tags: Vec<(&str, &str)> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
+    ensure!(
+        tags.contains(&("Environment", "production")) && tags.contains(&("Team", "devops")),
+        "topic tags {tags:?}"
+    );
+
+    let described = w
+        .cloudwatch
+        .describe_alarms()
+        .set_alarm_names(Some(alarm_names(s).to_vec()))
+        .send()
+        .await?;
+    let alarms = described.metric_alarms();
+    ensure!(
+        alarms.len() == 5,
+        "expected 5 alarms, found {:?}",
+        alarms.iter().map(|a| a.alarm_name()).collect::<Vec<_>>()
+    );
+    for (name, parameter) in [
+        (format!("webhook-5xx-{s}"), Some("AlarmWebhook5xx")),
+        (
+            format!("webhook-throttles-{s}"),
+            Some("AlarmWebhookThrottles"),
+        ),
+        (format!("starter-errors-{s}"), Some("AlarmStarterErrors")),
+        (
+            format!("installer-failures-{s}"),
+            Some("AlarmInstallerFailures"),
+        ),
+        (format!("push-dead-letters-{s}"), None),
+    ] {
+        let alarm = alarms
+            .iter()
+            .find(|a| a.alarm_name() == Some(name.as_str()))
+            .with_context(|| format!("no alarm {name}"))?;
+        let expected: f64 = match parameter {
+            Some(p) => stack.parameter(p)?.parse()?,
+            None => 1.0,
+        };
+        ensure!(
+            alarm.threshold() == Some(expected)
+                && alarm.alarm_actions() == [topic.clone()]
+                && alarm.ok_actions() == [topic.clone()],
+            "alarm {name}: threshold {:?} (expected {expected}), actions {:?}",
+            alarm.threshold(),
+            alarm.alarm_actions()
+        );
+    }
+    ok("notifications: topic tagged, five alarms with the stack's thresholds notify it");
+
+    // The failure rule: its pattern matches CodePipeline's event, and its
+    // target is the topic with a transformer.
+    let rule_name = format!("pipeline-failed-{s}");
+    let rule = w.events.describe_rule().name(&rule_name).send().await?;
+    let pattern = rule
+        .event_pattern()
+        .context("the failure rule has no pattern")?;
+    let region = w.region.clone();
+    let event = action_failed("aws.codepipeline", &format!("pipeline-{s}"), &region);
+    let matched = w
+        .events
+        .test_event_pattern()
+        .event_pattern(pattern)
+        .event(event.to_string())
+        .send()
+        .await?
+        .result();
+    ensure!(
+        matched,
+        "the failure rule does not match a failed action of pipeline-{s}"
+    );
+    let mut succeeded = event.clone();
+    succeeded["detail"]["state"] = json!("SUCCEEDED");
+    let matched = w
+        .events
+        .test_event_pattern()
+        .event_pattern(pattern)
+        .event(succeeded.to_string())
+        .send()
+        .await?
+        .result();
+    ensure!(!matched, "the failure rule matches a succeeded action");
+    let targets = w
+        .events
+        .list_targets_by_rule()
+        .rule(&rule_name)
+        .send()
+        .await?;
+    let target = targets
+        .targets()
+        .iter()
+        .find(|t| t.arn() == topic)
+        .context("the failure rule does not target the topic")?
+        .clone();
+    ensure!(
+        target.input_transformer().is_some(),
+        "the failure rule's target has no input transformer"
+    );
+
+    // A subscriber: an SQS queue.
+    let queue_url = w
+        .sqs
+        .create_queue()
+        .queue_name(format!("notifications-probe-{s}"))
+        .send()
+        .await?
+        .queue_url()
+        .context("no queue URL")?
+        .to_owned();
+    let queue_arn = w
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .context("no queue ARN")?;
+    let subscription = w
+        .sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .send()
+        .await?
+        .subscription_arn()
+        .unwrap_or_default()
+        .to_owned();
+
+    // MiniStack refuses `aws.` sources from PutEvents (docs/local-cloud.md):
+    // the same target, transformer and detail pattern under a test source.
+    let probe_rule = format!("pipeline-failed-probe-{s}");
+    let mut probe_pattern: Value = serde_json::from_str(pattern)?;
+    probe_pattern["source"] = json!(["e2e.codepipeline"]);
+    w.events
+        .put_rule()
+        .name(&probe_rule)
+        .event_pattern(probe_pattern.to_string())
+        .send()
+        .await?;
+    w.events
+        .put_targets()
+        .rule(&probe_rule)
+        .targets(target)
+        .send()
+        .await?;
+    let event = action_failed("e2e.codepipeline", &format!("pipeline-{s}"), &region);
+    w.events
+        .put_events()
+        .entries(
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .source("e2e.codepipeline")
+                .detail_type("CodePipeline Action Execution State Change")
+                .detail(event["detail"].to_string())
+                .build(),
+        )
+        .send()
+        .await?;
+    let probe = Probe {
+        queue_url,
+        subscription,
+        rule: probe_rule,
+    };
+    let message = received(w, &probe, "failed").await?;
+    let link = format!(
+        "https://{region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/pipeline-{s}/executions/01234567-0123-0123-0123-012345678901/timeline"
+    );
+    ensure!(
+        message.contains(&format!("Pipeline pipeline-{s} failed at"))
+            && message.contains("action Build of stage Build")
+            && message.contains(&link),
+        "the failure notification reads: {message}"
+    );
+    ok(&format!(
+        "notification received: {}",
+        message.trim_matches('"')
+    ));
+
+    // An alarm's state change reaches the topic too.
+    let alarm = format!("starter-errors-{s}");
+    w.cloudwatch
+        .set_alarm_state()
+        .alarm_name(&alarm)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("scenario: an alarm state change")
+        .send()
+        .await?;
+    let message = received(w, &probe, &alarm).await?;
+    ensure!(
+        message.contains("ALARM"),
+        "the alarm notification reads: {message}"
+    );
+    w.cloudwatch
+        .set_alarm_state()
+        .alarm_name(&alarm)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Ok)
+        .state_reason("scenario: back to OK")
+        .send()
+        .await?;
+    ok(&format!(
+        "notification received: alarm {alarm} went to ALARM"
+    ));
+    Ok(probe)
+}
+
+/// The tagger announced the build it held after the rollback.
+pub async fn held_announced(w: &World, probe: &Probe) -> Result<()> {
+    let message = received(w, probe, "built, not promoted").await?;
+    ensure!(
+        message.contains("held since") && message.contains("release"),
+        "the hold notification reads: {message}"
+    );
+    ok("notification received: the tagger announced the build held after the rollback");
+    Ok(())
+}
+
+/// Removes the probe's subscription, rule and queue.
+pub async fn remove(w: &World, probe: Probe) -> Result<()> {
+    if !probe.subscription.is_empty() {
+        w.sns
+            .unsubscribe()
+            .subscription_arn(&probe.subscription)
+            .send()
+            .await?;
+    }
+    w.events
+        .remove_targets()
+        .rule(&probe.rule)
+        .ids("notifications")
+        .send()
+        .await?;
+    w.events.delete_rule().name(&probe.rule).send().await?;
+    w.sqs
+        .delete_queue()
+        .queue_url(&probe.queue_url)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// The first message on the probe queue whose text contains `needle` (the
+/// SNS envelope's `Message`), within 30 s; other messages are dropped.
+async fn received(w: &World, probe: &Probe, needle: &str) -> Result<String> {
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        let batch = w
+            .sqs
+            .receive_message()
+            .queue_url(&probe.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await?;
+        for message in batch.messages() {
+            let body = message.body().unwrap_or_default();
+            let text = serde_json::from_str::<Value>(body)
+                .ok()
+                .and_then(|v| v["Message"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| body.to_owned());
+            if let Some(receipt) = message.receipt_handle() {
+                w.sqs
+                    .delete_message()
+                    .queue_url(&probe.queue_url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await?;
+            }
+            if text.contains(needle) {
+                return Ok(text);
+            }
+            seen.push(text);
+        }
+    }
+    bail!("no notification containing {needle:?} within 30 s; received {seen:?}")
+}
+
+/// After the stack is deleted: no topic, alarm or failure rule of it is left.
+pub async fn nothing_left(w: &World, s: &str) -> Result<Vec<String>> {
+    let mut left = Vec::new();
+    let topics = w.sns.list_topics().send().await?;
+    for topic in topics.topics() {
+        if let Some(arn) = topic.topic_arn() {
+            if arn.ends_with(&format!(":notifications-{s}")) {
+                left.push(format!("topic {arn}"));
+            }
+        }
+    }
+    let alarms = w
+        .cloudwatch
+        .describe_alarms()
+        .set_alarm_names(Some(alarm_names(s).to_vec()))
+        .send()
+        .await?;
+    for alarm in alarms.metric_alarms() {
+        left.push(format!("alarm {}", alarm.alarm_name().unwrap_or_default()));
+    }
+    if w.events
+        .describe_rule()
+        .name(format!("pipeline-failed-{s}"))
+        .send()
+        .await
+        .is_ok()
+    {
+        left.push(format!("rule pipeline-failed-{s}"));
+    }
+    Ok(left)
+}
