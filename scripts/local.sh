@@ -12,7 +12,7 @@ if [[ "${1:-}" != --inside-sandbox ]]; then
   status=0
   scripts/sandbox.sh run "$0" --inside-sandbox || status=$?
   if ((status == 0)); then
-    echo "local: PASSED - deployed; a signed push went webhook -> rule -> starter -> exactly its commit started once -> promoted; updated; deleted, nothing left ($((SECONDS - started)) s)"
+    echo "local: PASSED - deployed; a signed push went webhook -> rule -> starter -> exactly its commit started once -> promoted; notifications received; rolled back, held, released; updated; deleted, nothing left ($((SECONDS - started)) s)"
   else
     echo "local: FAILED (see the FAIL line above)" >&2
   fi

@@ -149,6 +149,18 @@ rollback_cycle() {
 step "rollback, hold, release (docs/rollback.md)" rollback_cycle
 step "production is where the rollback said" e2e check-rollback --stack container-pipeline \
   --report "$work/rollback-2.txt"
+# docs/rollback.md, "Without the script": its two commands as written (S = dev). The
+# commit tag it names is not in this repository, so the answer is that refusal.
+raw_request() {
+  local commands
+  commands=$(awk '/^## Without the script/{f=1} f && /^```text$/{b=1; next} b && /^```$/{exit} b' \
+    "$root/docs/rollback.md" | sed -E 's/\btagger-S\b/tagger-dev/g')
+  [[ $(grep -c . <<<"$commands") -eq 2 && "$commands" == *"aws lambda invoke"* ]] ||
+    { echo "docs/rollback.md: expected two commands without the script, found: $commands" >&2; return 1; }
+  (cd "$work" && readme "$commands" && grep -q 'no image tag 6113728f27ae' answer.json) ||
+    { echo "docs/rollback.md: the request was not answered with the refusal: $(cat "$work/answer.json")" >&2; return 1; }
+}
+step "a request without the script (docs/rollback.md)" raw_request
 
 # The README's replay of the dead-letter queue, after a push was put there.
 step "a push in the dead-letter queue" e2e seed-dead-letter --stack container-pipeline --out "$work/dead-letter"

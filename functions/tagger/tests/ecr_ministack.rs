@@ -340,17 +340,30 @@ async fn the_documented_rollback_holds_until_released() {
         "{error}"
     );
 
+    // A rollback to another image while held moves production and the hold.
+    let moved = request(&deps, json!({"rollback": {"to": new.digest}}))
+        .await
+        .unwrap();
+    assert_eq!(moved["replaced"], old.digest.as_str());
+    assert_eq!(moved["hold"]["to"], new.digest.as_str());
+    assert_eq!(moved["hold"]["from"], old.digest.as_str());
+    // Another tag has a record of its own: production's hold is not its.
+    let staging = request(&deps, json!({"status": {"tag": "staging"}}))
+        .await
+        .unwrap();
+    assert!(staging["hold"].is_null(), "{staging}");
+
     let released = request(&deps, json!({"release": {}})).await.unwrap();
     assert_eq!(released["released"], true);
     let again = request(&deps, json!({"release": {}})).await.unwrap();
     assert_eq!(again["released"], false);
 
     let promoted = promote(sb, &deps, "rb-4", &common::params(repo, &next.digest)).await;
-    assert_success(&promoted, &next.digest, &old.digest);
+    assert_success(&promoted, &next.digest, &new.digest);
 
     let status = request(&deps, json!({"status": {}})).await.unwrap();
     assert_eq!(status["production"]["digest"], next.digest.as_str());
-    assert_eq!(status["previous"]["digest"], old.digest.as_str());
+    assert_eq!(status["previous"]["digest"], new.digest.as_str());
     assert!(status["hold"].is_null(), "{status}");
     assert!(
         status["production"]["promotion"]["promotedAt"].is_string(),

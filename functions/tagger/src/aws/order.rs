@@ -26,8 +26,18 @@ use crate::domain::params::PushOrder;
 use crate::domain::production::{Hold, Promotion};
 use crate::error::Error;
 
-/// The item's key in the table's partition key `pk`.
+/// The `production` tag's record: its key in the table's partition key `pk`.
 pub const PRODUCTION_KEY: &str = "production";
+
+/// The record of `tag`: `production` for the default tag (the key an older
+/// install wrote), `production#<tag>` for any other.
+pub fn record_key(tag: &str) -> String {
+    if tag == crate::domain::params::DEFAULT_TAG {
+        PRODUCTION_KEY.to_owned()
+    } else {
+        format!("{PRODUCTION_KEY}#{tag}")
+    }
+}
 /// The prefix of a promoted image's item key.
 pub const PROMOTION_PREFIX: &str = "promotion#";
 const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
@@ -95,13 +105,13 @@ fn hold_value(hold: &Hold) -> AttributeValue {
     AttributeValue::M(map)
 }
 
-/// The `production` item, read consistently (empty when there is none).
-async fn production_item(guard: &OrderGuard) -> Result<Item, Error> {
+/// The tag's record, read consistently (empty when there is none).
+async fn production_item(guard: &OrderGuard, tag: &str) -> Result<Item, Error> {
     let read = guard
         .client
         .get_item()
         .table_name(&guard.table)
-        .key("pk", key(PRODUCTION_KEY))
+        .key("pk", key(&record_key(tag)))
         .consistent_read(true)
         .send()
         .await
@@ -109,11 +119,12 @@ async fn production_item(guard: &OrderGuard) -> Result<Item, Error> {
     Ok(read.item.unwrap_or_default())
 }
 
-/// The digest the record says `production` was last moved to, and the hold.
+/// The digest the record says `tag` was last moved to, and the hold.
 pub async fn production_record(
     guard: &OrderGuard,
+    tag: &str,
 ) -> Result<(Option<String>, Option<Hold>), Error> {
-    let item = production_item(guard).await?;
+    let item = production_item(guard, tag).await?;
     Ok((text(&item, "digest"), hold_of(&item)))
 }
 
@@ -121,6 +132,7 @@ pub async fn production_record(
 /// unless a newer push holds production or a rollback holds it.
 pub async fn advance(
     guard: &OrderGuard,
+    tag: &str,
     push: Option<&PushOrder>,
     digest: &str,
 ) -> Result<Result<(), Blocked>, Error> {
@@ -128,7 +140,7 @@ pub async fn advance(
         .client
         .update_item()
         .table_name(&guard.table)
-        .key("pk", key(PRODUCTION_KEY))
+        .key("pk", key(&record_key(tag)))
         .expression_attribute_names("#digest", "digest")
         .expression_attribute_names("#hold", "hold")
         .expression_attribute_values(":digest", AttributeValue::S(digest.to_owned()));
@@ -150,7 +162,7 @@ pub async fn advance(
     match update.send().await {
         Ok(_) => Ok(Ok(())),
         Err(error) if is_condition_failed(&error) => {
-            let item = production_item(guard).await?;
+            let item = production_item(guard, tag).await?;
             if let Some(hold) = hold_of(&item) {
                 return Ok(Err(Blocked::Held(hold)));
             }
@@ -223,41 +235,50 @@ pub async fn promotion_of(guard: &OrderGuard, digest: &str) -> Result<Option<Pro
 
 /// The rollback's compare-and-swap: the record moves to `target` and the
 /// hold is set, provided the record still says `holder` (what the tag holds
-/// now) or already says `target` (the same rollback repeated). An existing
-/// hold is kept as it is. Answers the hold in effect, or the digest the
-/// record names when it moved under us.
+/// now) or already says `target` (the same rollback repeated). When the tag
+/// holds no image there is nothing to swap against, and the record is
+/// written as it is. A repeat (`repeat`: the tag already holds `target`)
+/// keeps the hold it finds; a rollback to another image replaces it.
+/// Answers the hold in effect, or the digest the record names when it moved
+/// under us.
 pub async fn roll_back(
     guard: &OrderGuard,
+    tag: &str,
     holder: Option<&str>,
     target: &str,
     hold: &Hold,
+    repeat: bool,
 ) -> Result<Result<Hold, Option<String>>, Error> {
+    let set_hold = if repeat {
+        "SET #digest = :target, #hold = if_not_exists(#hold, :hold)"
+    } else {
+        "SET #digest = :target, #hold = :hold"
+    };
     let mut update = guard
         .client
         .update_item()
         .table_name(&guard.table)
-        .key("pk", key(PRODUCTION_KEY))
-        .update_expression("SET #digest = :target, #hold = if_not_exists(#hold, :hold)")
+        .key("pk", key(&record_key(tag)))
+        .update_expression(set_hold)
         .expression_attribute_names("#digest", "digest")
         .expression_attribute_names("#hold", "hold")
         .expression_attribute_values(":target", AttributeValue::S(target.to_owned()))
         .expression_attribute_values(":hold", hold_value(hold))
         .return_values(ReturnValue::AllNew);
-    update = match holder {
-        Some(holder) => update
+    if let Some(holder) = holder {
+        update = update
             .condition_expression(
                 "attribute_not_exists(#digest) OR #digest = :holder OR #digest = :target",
             )
-            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned())),
-        None => update.condition_expression("attribute_not_exists(#digest) OR #digest = :target"),
-    };
+            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()));
+    }
     match update.send().await {
         Ok(output) => {
             let item = output.attributes.unwrap_or_default();
             Ok(Ok(hold_of(&item).unwrap_or_else(|| hold.clone())))
         }
         Err(error) if is_condition_failed(&error) => {
-            let (digest, _) = production_record(guard).await?;
+            let (digest, _) = production_record(guard, tag).await?;
             Ok(Err(digest))
         }
         Err(error) => Err(classify_error("DynamoDB", "UpdateItem", None, error)),
@@ -265,12 +286,12 @@ pub async fn roll_back(
 }
 
 /// Ends the hold; answers the hold that was set, if any.
-pub async fn release(guard: &OrderGuard) -> Result<Option<Hold>, Error> {
+pub async fn release(guard: &OrderGuard, tag: &str) -> Result<Option<Hold>, Error> {
     let output = guard
         .client
         .update_item()
         .table_name(&guard.table)
-        .key("pk", key(PRODUCTION_KEY))
+        .key("pk", key(&record_key(tag)))
         .update_expression("REMOVE #hold")
         .expression_attribute_names("#hold", "hold")
         .return_values(ReturnValue::AllOld)
@@ -278,4 +299,15 @@ pub async fn release(guard: &OrderGuard) -> Result<Option<Hold>, Error> {
         .await
         .map_err(|e| classify_error("DynamoDB", "UpdateItem", None, e))?;
     Ok(output.attributes.as_ref().and_then(hold_of))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_tag_has_its_own_record_and_production_keeps_its_key() {
+        assert_eq!(record_key("production"), "production");
+        assert_eq!(record_key("staging"), "production#staging");
+    }
 }

@@ -130,7 +130,7 @@ pub fn held_summary(
     hold: &Hold,
 ) -> String {
     format!(
-        "{NOT_PROMOTED_PREFIX}: {repository}@{digest}{} stays out of {tag}, which is held since {} after a rollback to {}; release the hold with `{RELEASE_COMMAND}`, then push or retry this stage",
+        "{NOT_PROMOTED_PREFIX}: {repository}@{digest}{} stays out of {tag}, which is held since {} after a rollback to {}; release the hold with `{RELEASE_COMMAND}`, then push again or start the pipeline again (Release change)",
         commit.map(|c| format!(" (commit {c})")).unwrap_or_default(),
         hold.since,
         hold.to
