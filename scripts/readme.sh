@@ -137,7 +137,7 @@ rollback_cycle() {
     { echo "docs/rollback.md: expected status, rollback, status, release; found: ${commands[*]}" >&2; return 1; }
   for command in "${commands[@]}"; do
     i=$((i + 1))
-    readme "$command" >"$work/rollback-$i.txt"
+    readme "$command" >"$work/rollback-$i.txt" || { cat "$work/rollback-$i.txt"; return 1; }
     cat "$work/rollback-$i.txt"
   done
   grep -q '^hold: none' "$work/rollback-1.txt" &&

@@ -917,6 +917,11 @@ fn summary_of(result: &Value) -> &str {
 pub async fn rollback_cycle(w: &World, stack: &Stack) -> Result<()> {
     let s = stack.suffix()?;
     let repository = format!("images-{s}");
+    // scripts/production.sh finds the tagger through this output.
+    ensure!(
+        stack.output("TaggerFunctionName")? == format!("tagger-{s}"),
+        "the stack output TaggerFunctionName does not name tagger-{s}"
+    );
     let production = digest_of_tag(w, &repository, "production").await?;
     let previous = digest_of_tag(w, &repository, "production-previous").await?;
     let (Some(production), Some(previous)) = (production, previous) else {
