@@ -248,20 +248,29 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
         message.trim_matches('"')
     ));
 
-    // An alarm's state change reaches the topic too.
+    // An alarm's state change reaches the topic too. MiniStack evaluates an
+    // alarm on creation with every datapoint of its metric name, whatever
+    // the dimensions (docs/local-cloud.md), so the alarm may start in ALARM:
+    // set OK first, then ALARM, and wait for CloudWatch's message of that
+    // change (its JSON names the alarm and the new state).
     let alarm = format!("starter-errors-{s}");
-    w.cloudwatch
-        .set_alarm_state()
-        .alarm_name(&alarm)
-        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
-        .state_reason("scenario: an alarm state change")
-        .send()
-        .await?;
-    let message = received(w, &probe, &alarm).await?;
-    ensure!(
-        message.contains("ALARM"),
-        "the alarm notification reads: {message}"
-    );
+    for state in [
+        aws_sdk_cloudwatch::types::StateValue::Ok,
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+    ] {
+        w.cloudwatch
+            .set_alarm_state()
+            .alarm_name(&alarm)
+            .state_value(state)
+            .state_reason("scenario: an alarm state change")
+            .send()
+            .await?;
+    }
+    let went_to_alarm = |text: &str| {
+        serde_json::from_str::<Value>(text)
+            .is_ok_and(|m| m["AlarmName"] == alarm.as_str() && m["NewStateValue"] == "ALARM")
+    };
+    received_where(w, &probe, &went_to_alarm, "the alarm's change to ALARM").await?;
     w.cloudwatch
         .set_alarm_state()
         .alarm_name(&alarm)
@@ -313,6 +322,17 @@ pub async fn remove(w: &World, probe: Probe) -> Result<()> {
 /// The first message on the probe queue whose text contains `needle` (the
 /// SNS envelope's `Message`), within 30 s; other messages are dropped.
 async fn received(w: &World, probe: &Probe, needle: &str) -> Result<String> {
+    received_where(w, probe, &|text: &str| text.contains(needle), needle).await
+}
+
+/// The first message on the probe queue whose text `wanted` accepts, within
+/// 30 s; other messages are dropped. `what` names it in the failure.
+async fn received_where(
+    w: &World,
+    probe: &Probe,
+    wanted: &dyn Fn(&str) -> bool,
+    what: &str,
+) -> Result<String> {
     let started = Instant::now();
     let mut seen = Vec::new();
     while started.elapsed() < Duration::from_secs(30) {
@@ -338,13 +358,13 @@ async fn received(w: &World, probe: &Probe, needle: &str) -> Result<String> {
                     .send()
                     .await?;
             }
-            if text.contains(needle) {
+            if wanted(&text) {
                 return Ok(text);
             }
             seen.push(text);
         }
     }
-    bail!("no notification containing {needle:?} within 30 s; received {seen:?}")
+    bail!("no notification of {what:?} within 30 s; received {seen:?}")
 }
 
 /// After the stack is deleted: no topic, alarm or failure rule of it is left.
