@@ -93,6 +93,15 @@ guided_questions=(
   'Save arguments to configuration file \[Y/n\]: =y'
   'SAM configuration file \[samconfig.toml\]: ='
 )
+# The notification and alarm parameters, left at their defaults for both stacks.
+notification_answers=(
+  'Parameter NotificationEmail \[\]: ='
+  'Parameter NotifyOnPromotion \[false\]: ='
+  'Parameter AlarmWebhook5xx \[1\]: ='
+  'Parameter AlarmWebhookThrottles \[1\]: ='
+  'Parameter AlarmStarterErrors \[1\]: ='
+  'Parameter AlarmInstallerFailures \[1\]: ='
+)
 deploy_answers=(
   'Stack Name \[container-pipeline\]: =container-pipeline'
   'AWS Region \[ap-southeast-1\]: =ap-southeast-1'
@@ -106,12 +115,7 @@ deploy_answers=(
   'Parameter ScanGate \[CRITICAL\]: =OFF'
   'Parameter ScanWaitSeconds \[1800\]: ='
   'Parameter WebhookReservedConcurrency \[5\]: ='
-  'Parameter NotificationEmail \[\]: ='
-  'Parameter NotifyOnPromotion \[false\]: ='
-  'Parameter AlarmWebhook5xx \[1\]: ='
-  'Parameter AlarmWebhookThrottles \[1\]: ='
-  'Parameter AlarmStarterErrors \[1\]: ='
-  'Parameter AlarmInstallerFailures \[1\]: ='
+  "${notification_answers[@]}"
   "${guided_questions[@]}"
   'SAM configuration environment \[default\]: ='
   'Deploy this changeset\? \[y/N\]: =y'
@@ -185,12 +189,7 @@ staging_answers=(
   'Parameter ScanGate \[OFF\]: ='
   'Parameter ScanWaitSeconds \[1800\]: ='
   'Parameter WebhookReservedConcurrency \[5\]: ='
-  'Parameter NotificationEmail \[\]: ='
-  'Parameter NotifyOnPromotion \[false\]: ='
-  'Parameter AlarmWebhook5xx \[1\]: ='
-  'Parameter AlarmWebhookThrottles \[1\]: ='
-  'Parameter AlarmStarterErrors \[1\]: ='
-  'Parameter AlarmInstallerFailures \[1\]: ='
+  "${notification_answers[@]}"
   "${guided_questions[@]}"
   'SAM configuration environment \[default\]: =staging'
   'Deploy this changeset\? \[y/N\]: =y'

@@ -126,28 +126,20 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
         .context("the failure rule has no pattern")?;
     let region = w.region.clone();
     let event = action_failed("aws.codepipeline", &format!("pipeline-{s}"), &region);
-    let matched = w
-        .events
-        .test_event_pattern()
-        .event_pattern(pattern)
-        .event(event.to_string())
-        .send()
-        .await?
-        .result();
+    let matches = |event: Value| {
+        w.events
+            .test_event_pattern()
+            .event_pattern(pattern)
+            .event(event.to_string())
+            .send()
+    };
     ensure!(
-        matched,
+        matches(event.clone()).await?.result(),
         "the failure rule does not match a failed action of pipeline-{s}"
     );
     let mut succeeded = event.clone();
     succeeded["detail"]["state"] = json!("SUCCEEDED");
-    let matched = w
-        .events
-        .test_event_pattern()
-        .event_pattern(pattern)
-        .event(succeeded.to_string())
-        .send()
-        .await?
-        .result();
+    let matched = matches(succeeded).await?.result();
     ensure!(!matched, "the failure rule matches a succeeded action");
     let targets = w
         .events
