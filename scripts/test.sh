@@ -21,7 +21,7 @@ step "cfn-lint" cfn-lint template.yaml
 # - ES1007 (an OnFailure destination for an asynchronously invoked function): the
 #   starter keeps failed events with its DeadLetterConfig, AWS's other documented
 #   way, so that Lambda's and EventBridge's dead letters are both the event itself
-#   and one replay serves both;
+#   and one replay serves both; the notifier's events are notices (see ES4000);
 # - ES6000 (a redrive policy on every queue): the only queue is the dead-letter queue;
 # - ES4000 (a dead-letter queue for every rule target) for the pipeline-failure rule
 #   and ES7000 (a redrive policy on every SNS subscription) for the email one: they

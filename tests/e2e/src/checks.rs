@@ -34,7 +34,7 @@ fn unique(prefix: &str) -> String {
 pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
     let s = stack.suffix()?;
 
-    for function in ["installer", "tagger", "webhook", "starter"] {
+    for function in ["installer", "tagger", "webhook", "starter", "notifier"] {
         let name = format!("{function}-{s}");
         let got = w
             .lambda
@@ -65,6 +65,7 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
         format!("/aws/lambda/tagger-{s}"),
         format!("/aws/lambda/webhook-{s}"),
         format!("/aws/lambda/starter-{s}"),
+        format!("/aws/lambda/notifier-{s}"),
     ] {
         let groups = w
             .logs
@@ -83,7 +84,7 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
             found.retention_in_days()
         );
     }
-    ok("log groups: five, 7-day retention");
+    ok("log groups: six, 7-day retention");
 
     let bucket = stack.output("ArtifactBucketName")?;
     ensure!(
@@ -145,6 +146,7 @@ pub async fn deployed_configuration(w: &World, stack: &Stack) -> Result<()> {
         "installer",
         "tagger",
         "webhook",
+        "notifier",
     ] {
         let name = format!("{role}-role-{s}");
         w.iam
@@ -817,6 +819,7 @@ pub async fn nothing_left(w: &World, s: &str) -> Result<()> {
         "/aws/lambda/tagger-",
         "/aws/lambda/webhook-",
         "/aws/lambda/starter-",
+        "/aws/lambda/notifier-",
     ] {
         let name = format!("{prefix}{s}");
         let groups = w
@@ -840,13 +843,14 @@ pub async fn nothing_left(w: &World, s: &str) -> Result<()> {
         "installer",
         "tagger",
         "webhook",
+        "notifier",
     ] {
         let name = format!("{role}-role-{s}");
         if w.iam.get_role().role_name(&name).send().await.is_ok() {
             left.push(format!("role {name}"));
         }
     }
-    for function in ["installer", "tagger", "webhook", "starter"] {
+    for function in ["installer", "tagger", "webhook", "starter", "notifier"] {
         let name = format!("{function}-{s}");
         if w.lambda
             .get_function()

@@ -17,8 +17,9 @@ pub struct Probe {
 }
 
 /// A CodePipeline action failure as AWS documents the event (detail-type
-/// "CodePipeline Action Execution State Change"), for pipeline `pipeline`.
-fn action_failed(source: &str, pipeline: &str, region: &str) -> Value {
+/// "CodePipeline Action Execution State Change"), for execution `execution`
+/// of pipeline `pipeline`.
+fn action_failed(source: &str, pipeline: &str, execution: &str, region: &str) -> Value {
     json!({
         "version": "0",
         "id": "cfe0a6c5-4c1e-4e70-8d54-3a0a6e6f1b2c",
@@ -30,12 +31,16 @@ fn action_failed(source: &str, pipeline: &str, region: &str) -> Value {
         "resources": [format!("arn:aws:codepipeline:{region}:000000000000:{pipeline}")],
         "detail": {
             "pipeline": pipeline,
-            "execution-id": "01234567-0123-0123-0123-012345678901",
+            "execution-id": execution,
             "stage": "Build",
             "action": "Build",
             "state": "FAILED",
             "region": region,
             "type": {"owner": "AWS", "provider": "CodeBuild", "category": "Build", "version": "1"},
+            "execution-result": {
+                "external-execution-summary": "Build terminated with state: FAILED",
+                "external-execution-state": "FAILED"
+            },
             "version": 1
         }
     })
@@ -52,8 +57,8 @@ fn alarm_names(s: &str) -> [String; 5] {
 }
 
 /// The topic, the failure rule and the alarms exist as the template says;
-/// a queue is subscribed to the topic, and a CodePipeline failure reaches it
-/// as the rule's text.
+/// a queue is subscribed to the topic, and a CodePipeline failure of the
+/// scenario's execution reaches it through the notifier, naming its commit.
 pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
     let s = stack.suffix()?;
     let topic = stack.output("NotificationTopicArn")?.to_owned();
@@ -117,15 +122,44 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
     }
     ok("notifications: topic tagged, five alarms with the stack's thresholds notify it");
 
+    // The execution the scenario's push started, and its commit as the
+    // pipeline records it.
+    let pipeline = format!("pipeline-{s}");
+    let executions = w
+        .codepipeline
+        .list_pipeline_executions()
+        .pipeline_name(&pipeline)
+        .send()
+        .await?;
+    let execution = executions
+        .pipeline_execution_summaries()
+        .first()
+        .and_then(|e| e.pipeline_execution_id())
+        .context("no execution of the pipeline to fail")?
+        .to_owned();
+    let recorded = w
+        .codepipeline
+        .get_pipeline_execution()
+        .pipeline_name(&pipeline)
+        .pipeline_execution_id(&execution)
+        .send()
+        .await?;
+    let commit = recorded
+        .pipeline_execution()
+        .and_then(|e| e.variables().iter().find(|v| v.name() == Some("COMMIT_ID")))
+        .and_then(|v| v.resolved_value())
+        .context("the execution has no COMMIT_ID variable")?
+        .to_owned();
+
     // The failure rule: its pattern matches CodePipeline's event, and its
-    // target is the topic with a transformer.
+    // target is the notifier, given the whole event.
     let rule_name = format!("pipeline-failed-{s}");
     let rule = w.events.describe_rule().name(&rule_name).send().await?;
     let pattern = rule
         .event_pattern()
         .context("the failure rule has no pattern")?;
     let region = w.region.clone();
-    let event = action_failed("aws.codepipeline", &format!("pipeline-{s}"), &region);
+    let event = action_failed("aws.codepipeline", &pipeline, &execution, &region);
     let matches = |event: Value| {
         w.events
             .test_event_pattern()
@@ -147,15 +181,13 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
         .rule(&rule_name)
         .send()
         .await?;
-    let target = targets
-        .targets()
-        .iter()
-        .find(|t| t.arn() == topic)
-        .context("the failure rule does not target the topic")?
-        .clone();
+    let target = match targets.targets() {
+        [target] if target.arn().ends_with(&format!(":function:notifier-{s}")) => target.clone(),
+        other => bail!("the failure rule's targets are not the notifier alone: {other:?}"),
+    };
     ensure!(
-        target.input_transformer().is_some(),
-        "the failure rule's target has no input transformer"
+        target.input_transformer().is_none() && target.input().is_none(),
+        "the failure rule's target does not pass the whole event"
     );
 
     // A subscriber: an SQS queue.
@@ -192,7 +224,7 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
         .to_owned();
 
     // MiniStack refuses `aws.` sources from PutEvents (docs/local-cloud.md):
-    // the same target, transformer and detail pattern under a test source.
+    // the same target and detail pattern under a test source.
     let probe_rule = format!("pipeline-failed-probe-{s}");
     let mut probe_pattern: Value = serde_json::from_str(pattern)?;
     probe_pattern["source"] = json!(["e2e.codepipeline"]);
@@ -208,7 +240,7 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
         .targets(target)
         .send()
         .await?;
-    let event = action_failed("e2e.codepipeline", &format!("pipeline-{s}"), &region);
+    let event = action_failed("e2e.codepipeline", &pipeline, &execution, &region);
     w.events
         .put_events()
         .entries(
@@ -227,17 +259,19 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
     };
     let message = received(w, &probe, "failed").await?;
     let link = format!(
-        "https://{region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/pipeline-{s}/executions/01234567-0123-0123-0123-012345678901/timeline"
+        "https://{region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/{pipeline}/executions/{execution}/timeline"
     );
     ensure!(
-        message.contains(&format!("Pipeline pipeline-{s} failed at"))
+        message.contains(&format!("Pipeline {pipeline} failed at"))
             && message.contains("action Build of stage Build")
+            && message.contains(&format!("\nCommit {commit} (push "))
+            && message.contains("\nReason: Build terminated with state: FAILED\n")
             && message.contains(&link),
         "the failure notification reads: {message}"
     );
     ok(&format!(
         "notification received: {}",
-        message.trim_matches('"')
+        message.lines().take(2).collect::<Vec<_>>().join(" ")
     ));
 
     // An alarm's state change reaches the topic too. MiniStack evaluates an
@@ -299,7 +333,7 @@ pub async fn remove(w: &World, probe: Probe) -> Result<()> {
     w.events
         .remove_targets()
         .rule(&probe.rule)
-        .ids("notifications")
+        .ids("notifier")
         .send()
         .await?;
     w.events.delete_rule().name(&probe.rule).send().await?;

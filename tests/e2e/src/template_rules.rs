@@ -46,6 +46,7 @@ pub fn check(template: &Value) -> Vec<String> {
         function_url,
         installer_custom_resource,
         starter_trigger,
+        notifier_trigger,
         outputs,
     ];
     rules.iter().flat_map(|rule| rule(template)).collect()
@@ -381,9 +382,9 @@ fn as_list(value: &Value) -> Vec<Value> {
 fn iam_least_privilege(t: &Value) -> Vec<String> {
     let mut v = Vec::new();
     let roles: Vec<_> = of_type(t, "AWS::IAM::Role").collect();
-    if roles.len() != 6 {
+    if roles.len() != 7 {
         v.push(format!(
-            "expected one role per principal (6), found {}",
+            "expected one role per principal (7), found {}",
             roles.len()
         ));
     }
@@ -450,6 +451,7 @@ fn log_groups(t: &Value) -> Vec<String> {
         format!("/aws/lambda/tagger-{s}"),
         format!("/aws/lambda/webhook-{s}"),
         format!("/aws/lambda/starter-{s}"),
+        format!("/aws/lambda/notifier-{s}"),
     ] {
         if !names.contains(&expected) {
             v.push(format!("log group {expected} is not declared"));
@@ -461,8 +463,8 @@ fn log_groups(t: &Value) -> Vec<String> {
 fn functions(t: &Value) -> Vec<String> {
     let mut v = Vec::new();
     let functions: Vec<_> = of_type(t, "AWS::Lambda::Function").collect();
-    if functions.len() != 4 {
-        v.push(format!("expected 4 functions, found {}", functions.len()));
+    if functions.len() != 5 {
+        v.push(format!("expected 5 functions, found {}", functions.len()));
     }
     for (id, function) in functions {
         let p = &function["Properties"];
@@ -624,6 +626,49 @@ fn starter_trigger(t: &Value) -> Vec<String> {
             "expected one deliveries table, found {}",
             tables.len()
         )),
+    }
+    v
+}
+
+/// The pipeline-failure rule targets the notifier, which only that rule may
+/// invoke, and whose failed publishes Lambda retries.
+fn notifier_trigger(t: &Value) -> Vec<String> {
+    let mut v = Vec::new();
+    let notifier = "NotifierFunction";
+    let rule = &t["Resources"]["PipelineFailedRule"]["Properties"];
+    let targets = rule["Targets"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    match targets {
+        [target]
+            if target["Arn"]["Fn::GetAtt"][0] == notifier
+                && target["InputTransformer"].is_null() => {}
+        _ => v.push(format!(
+            "PipelineFailedRule: its one target must be {notifier}, with the whole event"
+        )),
+    }
+    let from_rule = of_type(t, "AWS::Lambda::Permission").any(|(_, perm)| {
+        let q = &perm["Properties"];
+        q["FunctionName"]["Fn::GetAtt"][0] == notifier
+            && q["Principal"] == "events.amazonaws.com"
+            && q["Action"] == "lambda:InvokeFunction"
+            && q["SourceArn"]["Fn::GetAtt"][0] == "PipelineFailedRule"
+    });
+    if !from_rule {
+        v.push(format!(
+            "{notifier}: no lambda:InvokeFunction permission for events.amazonaws.com limited to PipelineFailedRule"
+        ));
+    }
+    let retried = of_type(t, "AWS::Lambda::EventInvokeConfig").any(|(_, c)| {
+        let c = &c["Properties"];
+        c["FunctionName"]["Ref"] == notifier
+            && c["MaximumRetryAttempts"].as_u64().is_some_and(|n| n >= 1)
+    });
+    if !retried {
+        v.push(format!(
+            "{notifier}: needs an EventInvokeConfig that retries"
+        ));
     }
     v
 }

@@ -177,3 +177,21 @@ fn a_deliveries_table_without_ttl_is_caught() {
         "must expire deliveries with a TTL",
     );
 }
+
+#[test]
+fn a_failure_rule_that_bypasses_the_notifier_is_caught() {
+    expect_violation(
+        |t| {
+            t["Resources"]["PipelineFailedRule"]["Properties"]["Targets"][0]["Arn"] =
+                json!({"Ref": "NotificationTopic"})
+        },
+        "its one target must be NotifierFunction",
+    );
+    expect_violation(
+        |t| {
+            let resources = t["Resources"].as_object_mut().unwrap();
+            resources.remove("NotifierInvokePermission");
+        },
+        "limited to PipelineFailedRule",
+    );
+}

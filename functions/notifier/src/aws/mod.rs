@@ -1,0 +1,4 @@
+//! The AWS adapters: the pipeline execution and the topic.
+
+pub mod execution;
+pub mod topic;

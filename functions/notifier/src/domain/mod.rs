@@ -1,0 +1,4 @@
+//! Pure domain code: no AWS calls.
+
+pub mod failure;
+pub mod message;
