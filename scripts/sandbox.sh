@@ -13,6 +13,11 @@
 # Either way the emulators are stopped by their process ids on exit, failure,
 # Ctrl-C or after SANDBOX_MAX_SECONDS (default 3600). State and logs go to
 # .sandbox/<pid>/ and are removed on exit unless SANDBOX_KEEP=1.
+#
+# With SANDBOX_IAM=enforce, MiniStack evaluates every call against the caller's IAM
+# policies (each Lambda function runs with a session of its role) and records its
+# decisions and sessions; moto records every CodePipeline call with its access key.
+# tests/iam/check_recorded_calls.py reads the records (docs/iam.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.tools/bin"
@@ -82,7 +87,7 @@ moto_url="http://127.0.0.1:$moto_port"
 
 # moto checks a pipeline's role in MiniStack's IAM, where the roles are.
 JOB_RESULTS_FILE="$state/job-results.jsonl" START_REQUESTS_FILE="$state/start-requests.jsonl" \
-  MINISTACK_ENDPOINT="$ministack_url" \
+  CODEPIPELINE_CALLS_FILE="$state/codepipeline-calls.jsonl" MINISTACK_ENDPOINT="$ministack_url" \
   AWS_REGION="$region" setsid "$bin/moto-python" "$root/tests/sandbox/moto_server_with_job_results.py" \
   --host 127.0.0.1 --port "$moto_port" >"$state/moto.log" 2>&1 &
 pids+=($!)
@@ -96,7 +101,13 @@ pids+=($!)
   export S3_DATA_DIR="$state/s3" TMPDIR="$state"
   export AWS_ENDPOINT_URL="$ministack_url" AWS_ENDPOINT_URL_CODEPIPELINE="$moto_url"
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="$region" AWS_DEFAULT_REGION="$region"
-  exec setsid "$bin/ministack"
+  case "${SANDBOX_IAM:-off}" in
+    enforce)
+      export IAM_DECISIONS_FILE="$state/iam-decisions.jsonl" IAM_SESSIONS_FILE="$state/iam-sessions.jsonl"
+      exec setsid "$bin/ministack-python" "$root/tests/sandbox/ministack_with_iam_record.py" ;;
+    off) exec setsid "$bin/ministack" ;;
+    *) echo "sandbox: SANDBOX_IAM must be enforce or off, not ${SANDBOX_IAM}" >&2; exit 2 ;;
+  esac
 ) >"$state/ministack.log" 2>&1 &
 pids+=($!)
 
@@ -113,6 +124,9 @@ client_env=(
   "SANDBOX_STATE_DIR=$state"
   "SANDBOX_JOB_RESULTS=$state/job-results.jsonl"
   "SANDBOX_START_REQUESTS=$state/start-requests.jsonl"
+  "SANDBOX_CODEPIPELINE_CALLS=$state/codepipeline-calls.jsonl"
+  "SANDBOX_IAM_DECISIONS=$state/iam-decisions.jsonl"
+  "SANDBOX_IAM_SESSIONS=$state/iam-sessions.jsonl"
 )
 
 if [[ "$mode" == serve ]]; then

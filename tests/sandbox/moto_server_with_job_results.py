@@ -1,4 +1,4 @@
-"""moto's server for the local cloud, with three additions for CodePipeline.
+"""moto's server for the local cloud, with four additions for CodePipeline.
 
 1. A recording stand-in for the job-result API. moto implements CodePipeline
    pipelines but not PutJobSuccessResult or PutJobFailureResult, which the tagger
@@ -13,6 +13,12 @@
    is appended, whole, as one JSON line to START_REQUESTS_FILE before moto
    handles it as usual, so the tests can see exactly which commit was asked for.
 
+4. A recorder of every CodePipeline call, for the IAM check. Each request is
+   appended to CODEPIPELINE_CALLS_FILE as one JSON line: the access key id it was
+   signed with, the operation and the request. moto enforces no IAM here; the
+   check (tests/iam/check_recorded_calls.py) ties the key to a function's role
+   through the sessions MiniStack recorded and evaluates the call there.
+
 2. The pipeline role is looked up where it lives. moto checks that a pipeline's
    role exists and trusts codepipeline.amazonaws.com, but in its own IAM; in the
    local cloud every role is created in MiniStack. When MINISTACK_ENDPOINT is set,
@@ -21,6 +27,7 @@
 
 import json
 import os
+import re
 import threading
 import urllib.parse
 
@@ -69,6 +76,30 @@ def start_pipeline_execution_recorded(self):
 
 
 CodePipelineResponse.start_pipeline_execution = start_pipeline_execution_recorded
+
+_moto_call_action = CodePipelineResponse.call_action
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def call_action_recorded(self):
+    path = os.environ.get("CODEPIPELINE_CALLS_FILE")
+    if path:
+        signed = _CREDENTIAL.search(self.headers.get("Authorization") or "")
+        try:
+            request = json.loads(self.body or "{}")
+        except ValueError:
+            request = {}
+        entry = {
+            "accessKey": signed.group(1) if signed else "",
+            "operation": self._get_action(),
+            "request": request,
+        }
+        with _lock, open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(entry) + "\n")
+    return _moto_call_action(self)
+
+
+CodePipelineResponse.call_action = call_action_recorded
 
 
 class _MiniStackRole:

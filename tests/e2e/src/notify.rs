@@ -211,6 +211,25 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
         .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
         .cloned()
         .context("no queue ARN")?;
+    // SNS delivers to a queue only when the queue's policy admits the topic
+    // (https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html);
+    // MiniStack, with its IAM enforcement on, refuses the delivery otherwise.
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic}}
+        }]
+    });
+    w.sqs
+        .set_queue_attributes()
+        .queue_url(&queue_url)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await?;
     let subscription = w
         .sns
         .subscribe()
