@@ -32,6 +32,10 @@ case "$mode" in
   serve) shift ;;
   *) die "usage: sandbox.sh run COMMAND [ARG ...] | sandbox.sh serve" ;;
 esac
+case "${SANDBOX_IAM:-off}" in
+  enforce | off) ;;
+  *) die "SANDBOX_IAM must be enforce or off, not ${SANDBOX_IAM}" ;;
+esac
 for tool in ministack moto-python; do
   [[ -x "$bin/$tool" ]] || die "$bin/$tool is missing: run scripts/setup.sh (make setup) first"
 done
@@ -101,13 +105,11 @@ pids+=($!)
   export S3_DATA_DIR="$state/s3" TMPDIR="$state"
   export AWS_ENDPOINT_URL="$ministack_url" AWS_ENDPOINT_URL_CODEPIPELINE="$moto_url"
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="$region" AWS_DEFAULT_REGION="$region"
-  case "${SANDBOX_IAM:-off}" in
-    enforce)
-      export IAM_DECISIONS_FILE="$state/iam-decisions.jsonl" IAM_SESSIONS_FILE="$state/iam-sessions.jsonl"
-      exec setsid "$bin/ministack-python" "$root/tests/sandbox/ministack_with_iam_record.py" ;;
-    off) exec setsid "$bin/ministack" ;;
-    *) echo "sandbox: SANDBOX_IAM must be enforce or off, not ${SANDBOX_IAM}" >&2; exit 2 ;;
-  esac
+  if [[ "${SANDBOX_IAM:-off}" == enforce ]]; then
+    export IAM_DECISIONS_FILE="$state/iam-decisions.jsonl" IAM_SESSIONS_FILE="$state/iam-sessions.jsonl"
+    exec setsid "$bin/ministack-python" "$root/tests/sandbox/ministack_with_iam_record.py"
+  fi
+  exec setsid "$bin/ministack"
 ) >"$state/ministack.log" 2>&1 &
 pids+=($!)
 

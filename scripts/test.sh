@@ -25,9 +25,11 @@ step "cfn-lint" cfn-lint template.yaml
 # - ES6000 (a redrive policy on every queue): the only queue is the dead-letter queue;
 # - ES4000 (a dead-letter queue for every rule target) for the pipeline-failure rule
 #   and ES7000 (a redrive policy on every SNS subscription) for the email one: they
-#   carry notifications, which EventBridge and SNS retry themselves; a queue of
-#   undelivered notifications would be read by nobody, and the failure stays in the
-#   pipeline's execution history (docs/notifications.md).
+#   carry notifications. EventBridge retries handing the event to the notifier, Lambda
+#   retries a failed notifier twice and its errors raise the notifier-errors alarm,
+#   and SNS retries its deliveries; a queue of undelivered notifications would be read
+#   by nobody, and the failure stays in the pipeline's execution history
+#   (docs/notifications.md).
 step "cfn-lint serverless rules" cfn-lint template.yaml --append-rules cfn_lint_serverless.rules \
   --ignore-checks WS1000 WS1004 ES1007 ES6000 ES4000 ES7000
 step "sam validate --lint" sam validate --lint --region ap-southeast-1

@@ -39,12 +39,20 @@ from ministack.core.iam_evaluator import EvalContext, evaluate, parse_policy_doc
 
 # The functions' roles: each must have made calls in the scenario.
 FUNCTION_ROLES = ("installer", "tagger", "starter", "webhook", "notifier")
+# The CodePipeline calls the scenario makes each function make (so that an empty
+# recording of moto's calls cannot pass): one of each set per role.
+CODEPIPELINE_CALLS = {
+    "installer": {"CreatePipeline"},
+    "starter": {"StartPipelineExecution"},
+    "tagger": {"PutJobSuccessResult", "PutJobFailureResult"},
+    "notifier": {"GetPipelineExecution"},
+}
 ASSUMED_ROLE = re.compile(r"^arn:aws:sts::(\d{12}):assumed-role/([^/]+)/")
 
 
 def lines(path):
     if not os.path.exists(path):
-        return []
+        sys.exit(f"iam: {path} does not exist: was the local cloud started with SANDBOX_IAM=enforce?")
     with open(path, encoding="utf-8") as source:
         return [json.loads(line) for line in source if line.strip()]
 
@@ -114,7 +122,11 @@ def check(args):
     for d in decisions:
         role = ASSUMED_ROLE.match(d["principal"])
         who = role.group(2) if role else d["principal"]
-        if d["decision"] != "Allow":
+        if d["decision"] == "Unmapped":
+            violations.append(
+                f"{who}: a {d['action']} call MiniStack maps to no IAM action, so it was not judged"
+            )
+        elif d["decision"] != "Allow":
             violations.append(
                 f"{who}: {d['action']} on {d['resource']} was refused ({d['decision']})"
             )
@@ -159,6 +171,11 @@ def check(args):
         name = f"{function}-role-{args.suffix}"
         if not allowed.get(name):
             violations.append(f"{name}: no call of it was recorded (is the recording on?)")
+        wanted = CODEPIPELINE_CALLS.get(function, set())
+        if wanted and not any(allowed[name][f"codepipeline:{op}"] for op in wanted):
+            violations.append(
+                f"{name}: none of its CodePipeline calls ({', '.join(sorted(wanted))}) was recorded"
+            )
 
     total = sum(sum(c.values()) for c in allowed.values())
     for name in sorted(allowed):
@@ -188,23 +205,33 @@ def self_test():
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}],
     }
+    pipeline = f"arn:aws:codepipeline:ap-southeast-1:{account}:pipeline-{suffix}"
     roles = {
-        f"{r}-role-{suffix}": [allow_all(["dynamodb:GetItem"], "*")] for r in FUNCTION_ROLES
+        f"{r}-role-{suffix}": [allow_all(["dynamodb:GetItem"], "*"), allow_all(["codepipeline:*"], pipeline)]
+        for r in FUNCTION_ROLES
     }
-    roles[f"starter-role-{suffix}"] = [
-        allow_all(["codepipeline:StartPipelineExecution"], f"arn:aws:codepipeline:ap-southeast-1:{account}:pipeline-{suffix}")
-    ]
+    roles[f"tagger-role-{suffix}"].append(allow_all(["codepipeline:PutJobSuccessResult"], "*"))
     session = lambda role: f"arn:aws:sts::{account}:assumed-role/{role}-role-{suffix}/{role}-{suffix}"  # noqa: E731
     fine = [{"principal": session(r), "action": "dynamodb:GetItem", "resource": "*", "decision": "Allow"}
             for r in FUNCTION_ROLES]
-    sessions = [{"accessKey": "ASIASTARTER", "arn": session("starter")}]
-    start = {"accessKey": "ASIASTARTER", "operation": "StartPipelineExecution", "request": {"name": f"pipeline-{suffix}"}}
+    sessions = [{"accessKey": f"ASIA{r.upper()}", "arn": session(r)} for r in FUNCTION_ROLES]
+    call = lambda role, op, request: {"accessKey": f"ASIA{role.upper()}", "operation": op, "request": request}  # noqa: E731
+    start = call("starter", "StartPipelineExecution", {"name": f"pipeline-{suffix}"})
+    others = [
+        call("installer", "CreatePipeline", {"pipeline": {"name": f"pipeline-{suffix}"}}),
+        call("tagger", "PutJobSuccessResult", {"jobId": "j-1"}),
+        call("notifier", "GetPipelineExecution", {"pipelineName": f"pipeline-{suffix}", "pipelineExecutionId": "e"}),
+    ]
     cases = {
-        "a refused call": (fine + [dict(fine[0], decision="ImplicitDeny")], [start], "was refused"),
+        "a refused call": (fine + [dict(fine[0], decision="ImplicitDeny")], [start] + others, "was refused"),
+        "a call MiniStack could not judge": (
+            fine + [dict(fine[0], decision="Unmapped")], [start] + others, "not judged"),
         "a CodePipeline call on another pipeline": (
-            fine, [dict(start, request={"name": "pipeline-other"})], "is refused"),
-        "a CodePipeline call no session explains": (fine, [dict(start, accessKey="ASIAUNKNOWN")], "no function's session"),
-        "a role that made no call": (fine[1:], [start], "no call of it was recorded"),
+            fine, [dict(start, request={"name": "pipeline-other"})] + others, "is refused"),
+        "a CodePipeline call no session explains": (
+            fine, [dict(start, accessKey="ASIAUNKNOWN")] + others, "no function's session"),
+        "a role that made no call": (fine[1:], [start] + others[1:], "no call of it was recorded"),
+        "no CodePipeline call recorded": (fine, [], "none of its CodePipeline calls"),
     }
     with tempfile.TemporaryDirectory() as work:
         def write(name, rows):
@@ -226,7 +253,7 @@ def self_test():
                 capture_output=True, text=True, check=False,
             )
 
-        passed = run(fine, [start])
+        passed = run(fine, [start] + others)
         if passed.returncode != 0:
             sys.exit(f"iam self-test: a clean record failed the check: {passed.stderr}")
         for name, (decisions, calls, expected) in cases.items():

@@ -9,10 +9,12 @@ builds from the request. A call a role does not allow is refused, as on AWS.
 This launcher starts MiniStack with AUTH=true and records, as JSON lines, without
 changing anything MiniStack decides:
 
-1. IAM_DECISIONS_FILE: MiniStack's final decision on each call made with a session it
-   issued (the functions' calls): the principal, the action, the resource and the
-   decision (identity policies, then the resource's own policy, as MiniStack combines
-   them);
+1. IAM_DECISIONS_FILE: MiniStack's decision on each call made with a session it issued
+   (the functions' calls): the principal, the action, the resource and the decision
+   (its `enforce`: the identity policies, then the resource's own policy where it
+   combines them there; SNS's topic-policy gate runs apart and is not recorded, a
+   refusal there fails the scenario instead), and, as `Unmapped`, each such call
+   MiniStack maps to no IAM action and so does not judge;
 2. IAM_SESSIONS_FILE: each temporary-credential session MiniStack issues (access key
    id and the assumed-role ARN), so that a call to the other emulator (moto, for
    CodePipeline), which sees only the access key, can be tied to its function's role.
@@ -44,6 +46,7 @@ https://docs.aws.amazon.com/service-authorization/latest/reference/reference_pol
 
 import json
 import os
+import re
 import sys
 import threading
 
@@ -87,6 +90,8 @@ def _request(body):
 
 def extract_resource_arn_as_aws(service, method, path, headers, body, query_params, region, account_id):
     arn = _extract_resource_arn(service, method, path, headers, body, query_params, region, account_id)
+    if service not in ("codebuild", "events"):
+        return arn
     request = _request(body)
     names = request.get("names")
     if service == "codebuild" and arn == "*" and isinstance(names, list) and names and isinstance(names[0], str):
@@ -159,6 +164,25 @@ def enforce_recorded(access_key_id, iam_action, service, region, resource_arn="*
 
 
 iam_evaluator.enforce = enforce_recorded
+
+_extract_iam_action = iam_actions.extract_iam_action
+_SIGNED_BY = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def extract_iam_action_recorded(service, method, path, headers, body, query_params):
+    action = _extract_iam_action(service, method, path, headers, body, query_params)
+    if action is None:
+        signed = _SIGNED_BY.search(headers.get("authorization") or headers.get("Authorization") or "")
+        principal = _sessions.get(signed.group(1)) if signed else None
+        if principal:
+            _append(
+                "IAM_DECISIONS_FILE",
+                {"principal": principal, "action": f"{service} {method} {path}", "resource": "", "decision": "Unmapped"},
+            )
+    return action
+
+
+iam_actions.extract_iam_action = extract_iam_action_recorded
 
 _register_session = sts.register_session
 

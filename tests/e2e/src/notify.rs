@@ -46,13 +46,14 @@ fn action_failed(source: &str, pipeline: &str, execution: &str, region: &str) ->
     })
 }
 
-fn alarm_names(s: &str) -> [String; 5] {
+fn alarm_names(s: &str) -> [String; 6] {
     [
         format!("webhook-5xx-{s}"),
         format!("webhook-throttles-{s}"),
         format!("starter-errors-{s}"),
         format!("push-dead-letters-{s}"),
         format!("installer-failures-{s}"),
+        format!("notifier-errors-{s}"),
     ]
 }
 
@@ -86,8 +87,8 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
         .await?;
     let alarms = described.metric_alarms();
     ensure!(
-        alarms.len() == 5,
-        "expected 5 alarms, found {:?}",
+        alarms.len() == 6,
+        "expected 6 alarms, found {:?}",
         alarms.iter().map(|a| a.alarm_name()).collect::<Vec<_>>()
     );
     for (name, parameter) in [
@@ -102,6 +103,7 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
             Some("AlarmInstallerFailures"),
         ),
         (format!("push-dead-letters-{s}"), None),
+        (format!("notifier-errors-{s}"), None),
     ] {
         let alarm = alarms
             .iter()
@@ -120,7 +122,7 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
             alarm.alarm_actions()
         );
     }
-    ok("notifications: topic tagged, five alarms with the stack's thresholds notify it");
+    ok("notifications: topic tagged, six alarms with the stack's thresholds notify it");
 
     // The execution the scenario's push started, and its commit as the
     // pipeline records it.
@@ -227,7 +229,10 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
     w.sqs
         .set_queue_attributes()
         .queue_url(&queue_url)
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy.to_string())
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::Policy,
+            policy.to_string(),
+        )
         .send()
         .await?;
     let subscription = w
