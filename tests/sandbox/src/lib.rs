@@ -35,9 +35,18 @@ pub struct Sandbox {
     stdin: Option<ChildStdin>,
 }
 
-/// The repository root (two levels above this crate).
+/// The repository root: two levels above the package under test (every
+/// workspace member sits two levels down). Read from the `CARGO_MANIFEST_DIR`
+/// that `cargo test` sets when it runs a test, and only without one from this
+/// crate's own, fixed when it was compiled: cargo reuses a compiled workspace
+/// crate for another checkout of the same workspace in a shared target
+/// directory when that checkout's files are older, and the compiled-in path
+/// may then name a checkout that is gone.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .ancestors()
         .nth(2)
         .map(Path::to_path_buf)
