@@ -40,16 +40,21 @@ from moto.server import main
 _lock = threading.Lock()
 
 
+def _append(variable, entry):
+    """Appends `entry` as one JSON line to the file the variable names, if any."""
+    path = os.environ.get(variable)
+    if path:
+        with _lock, open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(entry) + "\n")
+
+
 def _record(response, action):
     body = json.loads(response.body or "{}")
     if not body.get("jobId"):
         return 400, {}, json.dumps(
             {"__type": "ValidationException", "message": "jobId is required"}
         )
-    path = os.environ.get("JOB_RESULTS_FILE")
-    if path:
-        with _lock, open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"action": action, **body}) + "\n")
+    _append("JOB_RESULTS_FILE", {"action": action, **body})
     return "{}"
 
 
@@ -68,10 +73,7 @@ _moto_start_pipeline_execution = CodePipelineResponse.start_pipeline_execution
 
 
 def start_pipeline_execution_recorded(self):
-    path = os.environ.get("START_REQUESTS_FILE")
-    if path:
-        with _lock, open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(json.loads(self.body or "{}")) + "\n")
+    _append("START_REQUESTS_FILE", json.loads(self.body or "{}"))
     return _moto_start_pipeline_execution(self)
 
 
@@ -82,20 +84,19 @@ _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 def call_action_recorded(self):
-    path = os.environ.get("CODEPIPELINE_CALLS_FILE")
-    if path:
-        signed = _CREDENTIAL.search(self.headers.get("Authorization") or "")
-        try:
-            request = json.loads(self.body or "{}")
-        except ValueError:
-            request = {}
-        entry = {
+    signed = _CREDENTIAL.search(self.headers.get("Authorization") or "")
+    try:
+        request = json.loads(self.body or "{}")
+    except ValueError:
+        request = {}
+    _append(
+        "CODEPIPELINE_CALLS_FILE",
+        {
             "accessKey": signed.group(1) if signed else "",
             "operation": self._get_action(),
             "request": request,
-        }
-        with _lock, open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(entry) + "\n")
+        },
+    )
     return _moto_call_action(self)
 
 
