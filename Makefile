@@ -1,5 +1,5 @@
 # The two commands a newcomer needs are `make local` and `make test`.
-.PHONY: setup local test sandbox bench
+.PHONY: setup local test sandbox bench aws-acceptance
 
 setup:            ## install the pinned tools into .tools/ (a no-op when done)
 	scripts/setup.sh
@@ -15,3 +15,6 @@ sandbox: setup    ## a shell with the local cloud running (exit to stop it)
 
 bench:            ## Rust against Python/boto3 in the local cloud (docs/benchmarks.md)
 	scripts/bench.sh
+
+aws-acceptance:   ## opt in: one push on a real AWS account and GitHub repository, then delete (README)
+	scripts/aws-acceptance.sh

@@ -36,6 +36,7 @@ step "sam validate --lint" sam validate --lint --region ap-southeast-1
 step "checkov" checkov -f template.yaml --config-file .checkov.yaml
 step "IAM grants against AWS's authorization data" scripts/check-iam.sh
 step "end to end (make local)" make local
+step "the acceptance run, against the local cloud" scripts/aws-acceptance.sh --local
 step "the panic guards in a binary built as sam build builds it" scripts/panic-probe.sh
 step "the README's commands, as written" scripts/readme.sh
 

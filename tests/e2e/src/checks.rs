@@ -477,7 +477,7 @@ async fn observe_deliveries(
 
 /// The function URL as the local cloud serves it: MiniStack answers
 /// `<endpoint>/_aws/lambda-url/<url id>/` for `https://<url id>.lambda-url.<region>...`.
-fn function_url(w: &World, output: &str) -> Result<String> {
+pub(crate) fn function_url(w: &World, output: &str) -> Result<String> {
     let host = output
         .split("://")
         .nth(1)
@@ -555,14 +555,18 @@ fn manifest() -> String {
 }
 
 async fn push_image(w: &World, repository: &str) -> Result<String> {
-    let tag = unique("")[..12].to_owned();
+    push_image_tagged(w, repository, &unique("")[..12]).await
+}
+
+/// Puts a new image with this tag, as the build pushes `<commit>`; its digest.
+pub(crate) async fn push_image_tagged(w: &World, repository: &str, tag: &str) -> Result<String> {
     let put = w
         .ecr
         .put_image()
         .repository_name(repository)
         .image_manifest(manifest())
         .image_manifest_media_type("application/vnd.docker.distribution.manifest.v2+json")
-        .image_tag(&tag)
+        .image_tag(tag)
         .send()
         .await
         .context("putting an image as the build would")?;
@@ -600,7 +604,7 @@ async fn run_deploy_stage(w: &World, s: &str, repository: &str, digest: &str) ->
 }
 
 /// Invokes the tagger with a job carrying these UserParameters; returns the job id.
-async fn invoke_tagger(w: &World, s: &str, user_parameters: &str) -> Result<String> {
+pub(crate) async fn invoke_tagger(w: &World, s: &str, user_parameters: &str) -> Result<String> {
     let job_id = unique("job-");
     let event = json!({
         "CodePipeline.job": {
@@ -1037,7 +1041,11 @@ pub async fn rollback_cycle(w: &World, stack: &Stack) -> Result<()> {
     Ok(())
 }
 
-async fn digest_of_tag(w: &World, repository: &str, tag: &str) -> Result<Option<String>> {
+pub(crate) async fn digest_of_tag(
+    w: &World,
+    repository: &str,
+    tag: &str,
+) -> Result<Option<String>> {
     let got = w
         .ecr
         .batch_get_image()
@@ -1103,7 +1111,7 @@ pub(crate) fn start_requests() -> Result<Vec<Value>> {
         .collect())
 }
 
-fn variable<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
+pub(crate) fn variable<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
     request["variables"]
         .as_array()?
         .iter()

@@ -22,12 +22,18 @@
 //!   check-tagger FILE | check-installer create|update|delete FILE`: the sample
 //!   events of `events/` with `cargo lambda invoke` (see [`fixtures`]).
 //!
+//! - `e2e acceptance hook|push|wait|play-stages|check|unhook|bucket ...`: the steps
+//!   of the acceptance run (`scripts/aws-acceptance.sh`, see [`acceptance`]), on a
+//!   real account or in the local cloud.
+//!
 //! Each check prints one line; the first failure ends the run and names its check.
 
 use anyhow::{bail, Context, Result};
 
+mod acceptance;
 mod checks;
 mod fixtures;
+mod github;
 mod notify;
 mod world;
 
@@ -84,6 +90,7 @@ async fn run(args: &[String]) -> Result<()> {
             let stack = world.stack(flag(args, "--stack")?).await?;
             checks::rolled_back(&world, &stack, flag(args, "--report")?).await
         }
+        Some("acceptance") => acceptance_step(&world, args).await,
         Some("fixtures") => {
             let file = |i: usize| {
                 args.get(i)
@@ -107,6 +114,47 @@ async fn run(args: &[String]) -> Result<()> {
         }
         _ => bail!(
             "usage: e2e prepare | scenario --stack NAME | check-updated --stack NAME --branch B | check-deleted --suffix S | check-rollback --stack NAME --report FILE | fixtures ..."
+        ),
+    }
+}
+
+async fn acceptance_step(world: &World, args: &[String]) -> Result<()> {
+    let state = || flag(args, "--state").map(std::path::Path::new);
+    let stack = || async { world.stack(flag(args, "--stack")?).await };
+    let seconds = |name: &str| -> Result<std::time::Duration> {
+        let value = flag(args, name)?;
+        let n: u64 = value
+            .parse()
+            .with_context(|| format!("{name} {value:?} is not a number of seconds"))?;
+        Ok(std::time::Duration::from_secs(n))
+    };
+    match args.get(1).map(String::as_str) {
+        Some("hook") => acceptance::hook(world, &stack().await?, flag(args, "--repo")?, state()?).await,
+        Some("unhook") => acceptance::unhook(world, flag(args, "--repo")?, state()?).await,
+        Some("push") => {
+            acceptance::push(world, flag(args, "--repo")?, flag(args, "--branch")?, state()?).await
+        }
+        Some("wait") => {
+            acceptance::wait(
+                world,
+                &stack().await?,
+                state()?,
+                seconds("--timeout-seconds")?,
+                seconds("--every-seconds")?,
+            )
+            .await
+        }
+        Some("play-stages") => acceptance::play_stages(world, &stack().await?, state()?).await,
+        Some("check") => {
+            let history = flag(args, "--history").ok().map(std::path::PathBuf::from);
+            acceptance::check(world, &stack().await?, state()?, history).await
+        }
+        Some("bucket") => {
+            let verb = args.get(2).context("missing create|delete")?;
+            acceptance::bucket(world, verb, flag(args, "--name")?).await
+        }
+        _ => bail!(
+            "usage: e2e acceptance hook|push|wait|play-stages|check|unhook --state DIR [--stack NAME] [--repo OWNER/NAME] [--branch B] | bucket create|delete --name NAME"
         ),
     }
 }
