@@ -44,9 +44,9 @@ short_bench() {
 # `make aws-acceptance` without what it needs: it refuses, names each need, deploys nothing.
 check_aws_acceptance_refuses() {
   local out status=0
-  out=$(env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u GITHUB_TOKEN \
-    -u ACCEPTANCE_REPO -u ACCEPTANCE_BRANCH -u ACCEPTANCE_CONNECTION_ARN \
-    bash -c 'make aws-acceptance' 2>&1) || status=$?
+  local without=(env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u GITHUB_TOKEN
+    -u ACCEPTANCE_REPO -u ACCEPTANCE_BRANCH -u ACCEPTANCE_CONNECTION_ARN)
+  out=$("${without[@]}" bash -c 'make aws-acceptance' 2>&1) || status=$?
   local need
   for need in "refused:" "AWS_PROFILE, or AWS_ACCESS_KEY_ID" ACCEPTANCE_REPO ACCEPTANCE_BRANCH \
     ACCEPTANCE_CONNECTION_ARN GITHUB_TOKEN; do
@@ -55,9 +55,7 @@ check_aws_acceptance_refuses() {
   ((status != 0)) || { echo "$out"; echo "make aws-acceptance: exit 0 without credentials" >&2; return 1; }
   # make answers 2 for any failed recipe: the script's own status is the refusal's.
   status=0
-  env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u GITHUB_TOKEN \
-    -u ACCEPTANCE_REPO -u ACCEPTANCE_BRANCH -u ACCEPTANCE_CONNECTION_ARN \
-    scripts/aws-acceptance.sh >/dev/null 2>&1 || status=$?
+  "${without[@]}" scripts/aws-acceptance.sh >/dev/null 2>&1 || status=$?
   ((status == 2)) || { echo "scripts/aws-acceptance.sh: exit $status without credentials, expected 2" >&2; return 1; }
   if grep -q -- "---- " <<<"$out"; then echo "$out"; echo "make aws-acceptance ran a step before refusing" >&2; return 1; fi
 }

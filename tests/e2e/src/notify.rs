@@ -420,9 +420,10 @@ async fn received_where(
 /// After the stack is deleted: no topic, alarm or failure rule of it is left.
 pub async fn nothing_left(w: &World, s: &str) -> Result<Vec<String>> {
     let mut left = Vec::new();
-    let topics = w.sns.list_topics().send().await?;
-    for topic in topics.topics() {
-        if let Some(arn) = topic.topic_arn() {
+    // Every page: a real account may hold more than one page of topics.
+    let mut topics = w.sns.list_topics().into_paginator().items().send();
+    while let Some(topic) = topics.next().await {
+        if let Some(arn) = topic?.topic_arn() {
             if arn.ends_with(&format!(":notifications-{s}")) {
                 left.push(format!("topic {arn}"));
             }
