@@ -43,6 +43,10 @@ refuse_without_needs() {
     needs+=("ACCEPTANCE_CONNECTION_ARN: a GitHub connection in ap-southeast-1, already approved (AVAILABLE), that can read the repository")
   [[ -n "${GITHUB_TOKEN:-}" ]] ||
     needs+=("GITHUB_TOKEN: a token with Contents (write) and Webhooks (write) on that repository")
+  [[ "${ACCEPTANCE_TIMEOUT_MINUTES:-30}" =~ ^[1-9][0-9]*$ ]] ||
+    needs+=("ACCEPTANCE_TIMEOUT_MINUTES, if set, a whole number of minutes (not '${ACCEPTANCE_TIMEOUT_MINUTES}')")
+  [[ "${ACCEPTANCE_SCAN_GATE:-CRITICAL}" =~ ^(CRITICAL|HIGH|MEDIUM|LOW|OFF)$ ]] ||
+    needs+=("ACCEPTANCE_SCAN_GATE, if set, one of CRITICAL HIGH MEDIUM LOW OFF (the template's ScanGate), not '${ACCEPTANCE_SCAN_GATE}'")
   if ((${#needs[@]} > 0)); then
     say "refused: it deploys a stack into a real AWS account (about US\$0.05 a run, README.md) and needs:" >&2
     printf '  - %s\n' "${needs[@]}" >&2
@@ -67,7 +71,9 @@ run() {
     # MiniStack has no image scan findings (samconfig.toml's sandbox has the same).
     extra=(ScanGate=OFF)
   fi
-  [[ $target == aws && -n "${ACCEPTANCE_SCAN_GATE:-}" ]] && extra=("ScanGate=$ACCEPTANCE_SCAN_GATE")
+  if [[ $target == aws && -n "${ACCEPTANCE_SCAN_GATE:-}" ]]; then
+    extra=("ScanGate=$ACCEPTANCE_SCAN_GATE")
+  fi
   bucket="acceptance-deploy-$suffix-$account"
 
   cleanup() {
@@ -77,6 +83,7 @@ run() {
     trap - EXIT TERM
     trap '' INT
     set +e
+    [[ -z "${child:-}" ]] || kill "$child" 2>/dev/null
     echo "---- clean-up"
     e2e acceptance unhook --repo "$repo" --state "$state" || left+=("the webhook in $state/hook.json")
     if aws cloudformation describe-stacks --stack-name "$stack" >/dev/null 2>&1; then
@@ -98,6 +105,13 @@ run() {
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  # The long wait runs in the background so that a signal is acted on at once
+  # (bash runs a trap only once the foreground command has ended).
+  interruptible() {
+    "$@" &
+    child=$!
+    wait "$child"
+  }
   failing_after() {
     if [[ "${ACCEPTANCE_FAIL_AFTER:-}" == "$1" ]]; then
       current_step="ACCEPTANCE_FAIL_AFTER=$1"
@@ -119,7 +133,7 @@ run() {
     step "the stand-in delivered the push to the webhook" stand_in_delivered "$state/push.json"
   fi
   failing_after push
-  step "that commit's one execution, succeeded" e2e acceptance wait --stack "$stack" --state "$state" \
+  step "that commit's one execution, succeeded" interruptible e2e acceptance wait --stack "$stack" --state "$state" \
     --timeout-seconds "$((${ACCEPTANCE_TIMEOUT_MINUTES:-30} * 60))" --every-seconds "$every"
   failing_after wait
   if [[ $target == local ]]; then
