@@ -70,16 +70,7 @@ fn hook_url(w: &World, stack: &Stack) -> Result<String> {
 /// `hook`: adds the stack's webhook to the test repository.
 pub async fn hook(w: &World, stack: &Stack, repo: &str, state: &Path) -> Result<()> {
     let github = GitHub::from_env(w.http.clone(), repo)?;
-    let secret = w
-        .secrets
-        .get_secret_value()
-        .secret_id(format!("webhook-secret-{}", stack.suffix()?))
-        .send()
-        .await
-        .context("reading the webhook secret")?
-        .secret_string()
-        .context("the webhook secret has no string")?
-        .to_owned();
+    let secret = w.webhook_secret(stack).await?;
     let url = hook_url(w, stack)?;
     // Written first: a run stopped during the call still removes what it made.
     write_state(state, "hook.json", &json!({ "id": null, "url": url }))?;

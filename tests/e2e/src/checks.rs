@@ -437,15 +437,7 @@ async fn observe_deliveries(
         .send()
         .await?;
 
-    let secret = w
-        .secrets
-        .get_secret_value()
-        .secret_id(format!("webhook-secret-{}", stack.suffix()?))
-        .send()
-        .await?
-        .secret_string()
-        .context("the webhook secret has no string")?
-        .to_owned();
+    let secret = w.webhook_secret(stack).await?;
     let url = function_url(w, stack.output("WebhookUrl")?)?;
     let body = serde_json::to_vec(payload)?;
 
@@ -1149,15 +1141,7 @@ pub async fn exact_commit_start(w: &World, stack: &Stack) -> Result<()> {
     let owner = stack.parameter("GitHubOwner")?;
     let repo = stack.parameter("GitHubRepo")?;
     let branch = stack.parameter("GitHubBranch")?;
-    let secret = w
-        .secrets
-        .get_secret_value()
-        .secret_id(format!("webhook-secret-{s}"))
-        .send()
-        .await?
-        .secret_string()
-        .context("the webhook secret has no string")?
-        .to_owned();
+    let secret = w.webhook_secret(stack).await?;
     let url = function_url(w, stack.output("WebhookUrl")?)?;
     let pushed_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?

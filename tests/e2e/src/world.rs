@@ -99,6 +99,20 @@ impl World {
         Ok(())
     }
 
+    /// The webhook's signing secret, as the stack generated it.
+    pub async fn webhook_secret(&self, stack: &Stack) -> Result<String> {
+        let name = format!("webhook-secret-{}", stack.suffix()?);
+        self.secrets
+            .get_secret_value()
+            .secret_id(&name)
+            .send()
+            .await
+            .with_context(|| format!("reading the webhook secret {name}"))?
+            .secret_string()
+            .map(str::to_owned)
+            .context("the webhook secret has no string")
+    }
+
     pub async fn stack(&self, name: &str) -> Result<Stack> {
         let described = self
             .cloudformation
