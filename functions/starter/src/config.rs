@@ -10,6 +10,9 @@ pub struct Config {
     pub source_action: String,
     /// DELIVERIES_TABLE: the DynamoDB table of deliveries and the push head.
     pub table: String,
+    /// NOTIFICATION_TOPIC (optional): where pushes that were not started
+    /// are announced.
+    pub topic: Option<String>,
 }
 
 impl Config {
@@ -29,6 +32,9 @@ impl Config {
             pipeline: required("PIPELINE_NAME")?,
             source_action: required("SOURCE_ACTION_NAME")?,
             table: required("DELIVERIES_TABLE")?,
+            topic: lookup("NOTIFICATION_TOPIC")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
         })
     }
 }
@@ -54,6 +60,7 @@ mod tests {
         assert_eq!(config.pipeline, "pipeline-prod");
         assert_eq!(config.source_action, "GitHub");
         assert_eq!(config.table, "deliveries-prod");
+        assert_eq!(config.topic, None, "the topic is optional");
         for (missing, _) in all {
             let error = Config::from_lookup(|n| {
                 all.iter()

@@ -14,12 +14,15 @@ pub enum Error {
     #[error("the function's environment variable {name} is invalid: {reason}")]
     InvalidEnvironment { name: &'static str, reason: String },
 
-    /// An AWS call failed (after the SDK's own retries).
+    /// An AWS call failed (after the SDK's own retries). `refused`: AWS
+    /// answered with an error, so the call did nothing; otherwise (a
+    /// timeout, a broken connection) it may have taken effect.
     #[error("{operation} failed: {code}: {message}")]
     Aws {
         operation: &'static str,
         code: String,
         message: String,
+        refused: bool,
         #[source]
         source: BoxError,
     },
@@ -39,12 +42,17 @@ pub enum Error {
         missing: &'static str,
     },
 
-    /// Another attempt holds this delivery's claim: retried later.
-    #[error("delivery {delivery_id} is being started by another attempt (its claim holds until {lease_until}); retry later")]
-    InFlight {
-        delivery_id: String,
-        lease_until: i64,
-    },
+    /// Another attempt holds the start lease: retried later.
+    #[error("the push of {commit} waits for another attempt's start (its lease holds until {lease_until}); retry later")]
+    InFlight { commit: String, lease_until: i64 },
+
+    /// The head kept changing under this attempt: retried later.
+    #[error("the push of {commit} could not be settled: the head kept changing; retry later")]
+    Unsettled { commit: String },
+
+    /// The head record could not be written as JSON.
+    #[error("could not encode the head record: {0}")]
+    Encode(#[source] serde_json::Error),
 
     /// A record in the deliveries table is not one the starter wrote.
     #[error("the deliveries table holds a malformed record {key}: {reason}")]
@@ -59,6 +67,7 @@ impl Error {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         let code = error.code().unwrap_or("-").to_owned();
+        let refused = matches!(error, SdkError::ServiceError(_));
         let message = match error.message() {
             Some(message) => message.to_owned(),
             None => DisplayErrorContext(&error).to_string(),
@@ -67,6 +76,7 @@ impl Error {
             operation,
             code,
             message,
+            refused,
             source: Box::new(error),
         }
     }
@@ -76,6 +86,11 @@ impl Error {
         source: aws_sdk_codepipeline::error::BuildError,
     ) -> Self {
         Self::Request { what, source }
+    }
+
+    /// Whether AWS answered the call with an error (so it did nothing).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::Aws { refused: true, .. })
     }
 
     /// The AWS error code, for an AWS error.

@@ -1,25 +1,45 @@
 //! The entry point: one EventBridge event, at most one pipeline start.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
+use tokio::time::Instant;
 
-use crate::aws::deliveries::{self, Claim};
-use crate::aws::pipeline;
+use crate::aws::{deliveries, pipeline, topic};
 use crate::config::Config;
-use crate::domain::ledger::{Conflict, DeliveryState};
-use crate::domain::order::Late;
+use crate::domain::notice::{self, Notice};
+use crate::domain::order::{decide, Decision, Edge, Fate, Head, Waiting, PATIENCE_SECONDS};
 use crate::domain::push::{parse_push, Push, Refusal};
 use crate::domain::start::start_request;
 use crate::error::Error;
+
+/// How often a waiting push reads the head again, and how long it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub poll: Duration,
+    pub patience: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_secs(1),
+            patience: Duration::from_secs(PATIENCE_SECONDS.unsigned_abs()),
+        }
+    }
+}
 
 /// SDK clients built once, and the configuration read once.
 #[derive(Debug, Clone)]
 pub struct Deps {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub codepipeline: aws_sdk_codepipeline::Client,
+    pub sns: aws_sdk_sns::Client,
     pub config: Config,
+    pub timing: Timing,
 }
 
 impl Deps {
@@ -27,7 +47,9 @@ impl Deps {
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             codepipeline: aws_sdk_codepipeline::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
             config,
+            timing: Timing::default(),
         }
     }
 }
@@ -41,14 +63,12 @@ pub enum Outcome {
         commit: String,
         sequence: u64,
     },
-    /// The delivery was handled before (started, or refused as late).
-    Duplicate {
-        delivery_id: String,
-        state: DeliveryState,
-    },
-    /// An older push than one already started: not started.
-    Late(Late),
-    /// Not a push that can start (no commit, a deletion, a tag, malformed).
+    /// The push was handled before (started, or superseded): nothing new.
+    Duplicate { commit: String, fate: Fate },
+    /// Not started: a push after it was started (announced and counted).
+    Superseded { commit: String, by: Edge },
+    /// Not a push that can start (no commit, a deletion, a tag, malformed):
+    /// announced and counted.
     Refused(Refusal),
 }
 
@@ -64,17 +84,21 @@ impl Outcome {
                 "result": "started", "pipelineExecutionId": execution_id,
                 "commit": commit, "sequence": sequence,
             }),
-            Self::Duplicate { delivery_id, state } => json!({
-                "result": "duplicate", "deliveryId": delivery_id, "state": format!("{state:?}"),
+            Self::Duplicate { commit, fate } => json!({
+                "result": "duplicate", "commit": commit, "fate": fate,
             }),
-            Self::Late(late) => json!({"result": "late", "reason": late.to_string()}),
+            Self::Superseded { commit, by } => json!({
+                "result": "superseded", "commit": commit, "by": by.after,
+            }),
             Self::Refused(refusal) => json!({"result": "refused", "reason": refusal.to_string()}),
         }
     }
 }
 
 pub async fn function_handler(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let attempt = event.context.request_id;
+    // Unique to this invocation: Lambda may hand a retry the same request id.
+    let nonce = RandomState::new().build_hasher().finish();
+    let attempt = format!("{}/{nonce:016x}", event.context.request_id);
     let outcome = Box::pin(handle_event(deps, event.payload, &attempt, unix_now())).await?;
     Ok(outcome.to_json())
 }
@@ -86,8 +110,17 @@ fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
-/// Handles one event for `attempt` (the Lambda request id) at `now`. An
-/// error means "retry me": the claim, if any, has been given back.
+/// The log line the `PushesNotStarted` metric filter counts.
+fn count_not_started(commit: &str, reason: &str) {
+    tracing::warn!(not_started = 1, commit, reason, "push not started");
+}
+
+/// How many times one event reads and decides at most (waits included).
+const MAX_ROUNDS: usize = 64;
+
+/// Handles one event for `attempt` (unique to this invocation), whose clock
+/// read `now` when it began. An error means "retry me": what the head says
+/// is owed (a start under an ended lease, a notice) is done by the retry.
 pub async fn handle_event(
     deps: &Deps,
     payload: Value,
@@ -97,93 +130,149 @@ pub async fn handle_event(
     let push = match parse_push(payload) {
         Ok(push) => push,
         Err(refusal) => {
-            tracing::warn!(reason = %refusal, "refused: not a push the pipeline can start");
+            count_not_started("none", &refusal.to_string());
+            announce(deps, &notice::refused(&refusal)).await?;
             return Ok(Outcome::Refused(refusal));
         }
     };
     let span = tracing::info_span!(
         "push",
         delivery_id = %push.delivery_id,
+        push = %push.id.short(),
         repository = %push.repository,
         branch = %push.branch,
         commit = %push.commit,
-        pushed_at = push.pushed_at,
+        pushed_at = ?push.pushed_at,
+        forced = push.forced,
     );
     let _entered = span.enter();
-    let table = deps.config.table.as_str();
-    match deliveries::claim(&deps.dynamodb, table, &push, attempt, now).await? {
-        Claim::Won => {}
-        Claim::Lost(Conflict::Duplicate { state }) => {
-            tracing::info!(state = ?state, "duplicate delivery: already handled, not started again");
-            return Ok(Outcome::Duplicate {
-                delivery_id: push.delivery_id.clone(),
-                state,
-            });
-        }
-        Claim::Lost(conflict) => {
-            // `claim` settles `Gone` itself; both mean another attempt is on it.
-            let lease_until = match conflict {
-                Conflict::InFlight { lease_until } => lease_until,
-                _ => now,
-            };
-            tracing::info!(
-                lease_until,
-                "delivery in flight in another attempt: retry later"
-            );
-            return Err(Error::InFlight {
-                delivery_id: push.delivery_id.clone(),
-                lease_until,
-            });
-        }
-    }
-    match start_claimed(deps, &push).await {
-        Ok(outcome) => Ok(outcome),
-        Err(error) => {
-            tracing::error!(error = %error, "the start failed: the claim is given back and the event retried");
-            if let Err(release) =
-                deliveries::release(&deps.dynamodb, table, &push.delivery_id, attempt).await
-            {
-                tracing::error!(error = %release, "could not give the claim back; it ends with its lease");
+    let began = Instant::now();
+    let mut patience_over = false;
+    for _ in 0..MAX_ROUNDS {
+        let waited = began.elapsed();
+        let now = now + i64::try_from(waited.as_secs()).unwrap_or(i64::MAX);
+        let head = deliveries::read_head(&deps.dynamodb, table(deps)).await?;
+        let decision = decide(&head, &push, attempt, now, patience_over);
+        tracing::debug!(?decision, version = head.version, "decided");
+        match decision {
+            Decision::Start => {
+                let next = head.start(&push, attempt, now);
+                if !deliveries::write_head(&deps.dynamodb, table(deps), &next).await? {
+                    continue;
+                }
+                for (lost, by) in next.unannounced() {
+                    count_not_started(&lost.after, "its start was interrupted, and a newer push came");
+                    owe_notice(deps, &push, &lost, &by).await?;
+                }
+                return start(deps, &push, attempt, next.sequence).await;
             }
-            Err(error)
+            Decision::Resume => {
+                let next = head.resume(attempt, now);
+                if !deliveries::write_head(&deps.dynamodb, table(deps), &next).await? {
+                    continue;
+                }
+                let sequence = next.current.as_ref().map_or(0, |c| c.sequence);
+                return start(deps, &push, attempt, sequence).await;
+            }
+            Decision::Proceed => {
+                let sequence = head.current.as_ref().map_or(0, |c| c.sequence);
+                return start(deps, &push, attempt, sequence).await;
+            }
+            Decision::Settle => settle(deps, &head).await?,
+            Decision::Wait(waiting) => {
+                if waited >= deps.timing.patience {
+                    if let Waiting::Lease { lease_until } = waiting {
+                        return Err(Error::InFlight {
+                            commit: push.commit.clone(),
+                            lease_until,
+                        });
+                    }
+                    tracing::info!(?waiting, "waited long enough for the predecessor: going ahead");
+                    patience_over = true;
+                } else {
+                    tracing::info!(?waiting, "waiting");
+                    tokio::time::sleep(deps.timing.poll).await;
+                }
+            }
+            Decision::Repeat(fate) => {
+                if let Fate::Superseded {
+                    by,
+                    announced: false,
+                } = &fate
+                {
+                    owe_notice(deps, &push, &Edge::of(&push), by).await?;
+                }
+                tracing::info!(?fate, "already handled: nothing to do");
+                return Ok(Outcome::Duplicate {
+                    commit: push.commit.clone(),
+                    fate,
+                });
+            }
+            Decision::Superseded { by } => {
+                let next = head.supersede(&push, &by);
+                if !deliveries::write_head(&deps.dynamodb, table(deps), &next).await? {
+                    continue;
+                }
+                count_not_started(&push.commit, &format!("superseded by the push of {}", by.after));
+                owe_notice(deps, &push, &Edge::of(&push), &by).await?;
+                return Ok(Outcome::Superseded {
+                    commit: push.commit.clone(),
+                    by,
+                });
+            }
         }
     }
+    Err(Error::Unsettled {
+        commit: push.commit.clone(),
+    })
 }
 
-/// The claim is this attempt's: order, start, record.
-async fn start_claimed(deps: &Deps, push: &Push) -> Result<Outcome, Error> {
-    let table = deps.config.table.as_str();
-    let sequence = match deliveries::advance_head(&deps.dynamodb, table, push).await? {
-        Ok(sequence) => sequence,
-        Err(late) => {
-            tracing::warn!(reason = %late, "late delivery: not started");
-            if let Err(error) = deliveries::finish(
-                &deps.dynamodb,
-                table,
-                &push.delivery_id,
-                &DeliveryState::Late,
-            )
-            .await
-            {
-                tracing::error!(error = %error, "could not record the delivery as late");
-            }
-            return Ok(Outcome::Late(late));
-        }
+fn table(deps: &Deps) -> &str {
+    deps.config.table.as_str()
+}
+
+/// Looks for the current push's execution after its lease ended, and
+/// records what was found. A lost write is fine: someone settled it first.
+async fn settle(deps: &Deps, head: &Head) -> Result<(), Error> {
+    let Some(current) = &head.current else {
+        return Ok(());
     };
+    let found =
+        pipeline::find_started(&deps.codepipeline, &deps.config.pipeline, current.sequence).await?;
+    tracing::warn!(
+        commit = %current.push.after,
+        sequence = current.sequence,
+        execution = ?found,
+        "a start lease ended without its execution recorded: settled from the pipeline"
+    );
+    deliveries::write_head(&deps.dynamodb, table(deps), &head.settle(found)).await?;
+    Ok(())
+}
+
+/// Starts the pipeline on the push this attempt holds the lease of, then
+/// records the execution in the head.
+async fn start(deps: &Deps, push: &Push, attempt: &str, sequence: u64) -> Result<Outcome, Error> {
     let request = start_request(
         &deps.config.pipeline,
         &deps.config.source_action,
         push,
         sequence,
     );
-    let execution_id = pipeline::start(&deps.codepipeline, &request).await?;
-    tracing::info!(%execution_id, sequence, "started the pipeline on the pushed commit");
-    let started = DeliveryState::Started {
-        execution_id: execution_id.clone(),
+    let execution_id = match pipeline::start(&deps.codepipeline, &request).await {
+        Ok(id) => id,
+        Err(error) => {
+            // A refusal AWS answered: it did not start, and the retry may
+            // start it at once. Anything else (a timeout) may have started
+            // it: the lease ends and the pipeline is searched.
+            if error.is_refusal() {
+                let _ = mark_interrupted(deps, push, attempt).await;
+            }
+            return Err(error);
+        }
     };
-    if let Err(error) = deliveries::finish(&deps.dynamodb, table, &push.delivery_id, &started).await
-    {
-        // Not retried: a retry after the lease would start the commit again.
+    tracing::info!(%execution_id, sequence, "started the pipeline on the pushed commit");
+    if let Err(error) = mark_started(deps, push, attempt, &execution_id).await {
+        // Not retried: the lease ends and the pipeline search finds it.
         tracing::error!(error = %error, "started, but could not record it");
     }
     Ok(Outcome::Started {
@@ -191,4 +280,55 @@ async fn start_claimed(deps: &Deps, push: &Push) -> Result<Outcome, Error> {
         commit: push.commit.clone(),
         sequence,
     })
+}
+
+async fn mark_started(
+    deps: &Deps,
+    push: &Push,
+    attempt: &str,
+    execution: &str,
+) -> Result<(), Error> {
+    for _ in 0..5 {
+        let head = deliveries::read_head(&deps.dynamodb, table(deps)).await?;
+        let Some(next) = head.started(&push.id, attempt, execution) else {
+            return Ok(());
+        };
+        if deliveries::write_head(&deps.dynamodb, table(deps), &next).await? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+async fn mark_interrupted(deps: &Deps, push: &Push, attempt: &str) -> Result<(), Error> {
+    let head = deliveries::read_head(&deps.dynamodb, table(deps)).await?;
+    if head.started(&push.id, attempt, "").is_some() {
+        deliveries::write_head(&deps.dynamodb, table(deps), &head.settle(None)).await?;
+    }
+    Ok(())
+}
+
+/// Sends the notice for `lost` (superseded by `by`) and records it sent.
+/// A failed publish fails the invocation: the retry finds it owed.
+async fn owe_notice(deps: &Deps, push: &Push, lost: &Edge, by: &Edge) -> Result<(), Error> {
+    let notice = notice::superseded(&push.repository, &push.branch, lost, by);
+    announce(deps, &notice).await?;
+    for _ in 0..5 {
+        let head = deliveries::read_head(&deps.dynamodb, table(deps)).await?;
+        let next = head.announced(&lost.id);
+        if next == head || deliveries::write_head(&deps.dynamodb, table(deps), &next).await? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+async fn announce(deps: &Deps, notice: &Notice) -> Result<(), Error> {
+    match &deps.config.topic {
+        Some(topic) => topic::publish(&deps.sns, topic, notice).await,
+        None => {
+            tracing::info!(subject = %notice.subject, "no notification topic: not announced");
+            Ok(())
+        }
+    }
 }

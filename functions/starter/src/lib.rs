@@ -69,4 +69,4 @@ pub mod handler;
 
 pub use config::Config;
 pub use error::Error;
-pub use handler::{function_handler, handle_event, Deps, Outcome};
+pub use handler::{function_handler, handle_event, Deps, Outcome, Timing};

@@ -91,6 +91,14 @@ pub enum Error {
     #[error("nothing to roll back to: the ECR repository {repository} has no image tagged {tag}")]
     NothingToRollBack { repository: String, tag: String },
 
+    /// A rollback names an image that was never promoted.
+    #[error("{repository}@{digest} was never promoted: a rollback goes back only to an image that was promoted before (add --force to roll back to it anyway)")]
+    NeverPromoted { repository: String, digest: String },
+
+    /// The production record kept changing under this invocation.
+    #[error("the production record of {tag} kept changing under this promotion; retry the stage")]
+    RecordContended { tag: String },
+
     /// The repository's tags are immutable, so a tag cannot move.
     #[error("the ECR repository {repository} has immutable tags, so the tag {tag} cannot be moved; make the repository's tags mutable (or exclude {tag} from immutability)")]
     TagImmutable { repository: String, tag: String },
@@ -163,6 +171,8 @@ impl Error {
             | Error::ImageUnavailable { .. }
             | Error::NoImages { .. }
             | Error::NothingToRollBack { .. }
+            | Error::NeverPromoted { .. }
+            | Error::RecordContended { .. }
             | Error::ProductionMoved { .. }
             | Error::Aws { .. }
             | Error::JobAlreadyAnswered { .. }

@@ -14,18 +14,16 @@ use tracing::Instrument;
 use crate::aws::codepipeline::{self, with_result_retries};
 use crate::aws::ecr::{self, ImageRef, Manifest};
 use crate::aws::notify::{self, Notifier};
-use crate::aws::order::{self, Blocked, OrderGuard};
+use crate::aws::order::{self, OrderGuard};
+use crate::converge::converge_tags;
+use crate::domain::record::{plan_promotion, NotPromoted};
+use crate::operator::{self, now_text};
 use crate::config::Config;
 use crate::domain::notice::notice;
 use crate::domain::outcome::{success_summary, FailureKind, JobOutcome, Notes};
-use crate::domain::params::{
-    parse_request, parse_user_parameters, previous_tag, Digest, Reference, Request,
-    RollbackRequest, TagOf,
-};
+use crate::domain::params::{parse_request, parse_user_parameters, Digest, Request};
 use crate::domain::plan::{plan, TagPlan};
-use crate::domain::production::{
-    held_summary, hold_line, status_report, Hold, Promotion, Status, TagState, NOT_PROMOTED_PREFIX,
-};
+use crate::domain::production::{held_summary, Promotion, NOT_PROMOTED_PREFIX};
 use crate::domain::scan::{next_wait, refusal_message, verdict, ScanGate, Verdict, WaitState};
 use crate::error::Error;
 
@@ -172,9 +170,9 @@ pub async fn handle_event(deps: &Deps, payload: Value, deadline: Instant) -> Res
         .any(|name| payload.get(name).is_some())
     {
         return match parse_request(payload, deps.repository.as_deref())? {
-            Request::Rollback(request) => rollback(deps, &request).await,
-            Request::Release(target) => release(deps, &target).await,
-            Request::Status(target) => status(deps, &target).await,
+            Request::Rollback(request) => operator::rollback(deps, &request).await,
+            Request::Release(target) => operator::release(deps, &target).await,
+            Request::Status(target) => operator::status(deps, &target).await,
         };
     }
     tracing::error!("unknown event: neither a CodePipeline job nor an operator's request");
@@ -271,13 +269,6 @@ async fn promote(deps: &Deps, payload: Value, deadline: Instant) -> JobOutcome {
         .unwrap_or_else(|error| JobOutcome::failed(&error))
 }
 
-/// Now, as RFC 3339 in UTC.
-fn now_text() -> String {
-    aws_sdk_dynamodb::primitives::DateTime::from(SystemTime::now())
-        .fmt(aws_sdk_dynamodb::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_default()
-}
-
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -347,68 +338,113 @@ async fn run_promotion(
         Gate::Waiting(outcome) => return Ok(outcome),
     }
 
-    if let Some(guard) = &deps.order_guard {
-        match order::advance(guard, &params.tag, params.push.as_ref(), digest.as_str()).await? {
-            Ok(()) => {}
-            Err(blocked) => {
-                let summary = match &blocked {
-                    Blocked::Newer(newer) => {
-                        let push = params.push.as_ref();
-                        format!(
-                            "{NOT_PROMOTED_PREFIX}: {repository}@{digest} is commit {} (push {}), older than commit {} (push {}) that {} already holds; production only moves forward",
-                            push.map_or("none", |p| p.commit.as_str()),
-                            push.map_or(0, |p| p.sequence),
-                            newer.commit,
-                            newer.sequence,
-                            params.tag
-                        )
-                    }
-                    Blocked::Held(hold) => held_summary(
-                        repository,
-                        digest.as_str(),
-                        &params.tag,
-                        params.push.as_ref().map(|p| p.commit.as_str()),
-                        hold,
-                    ),
-                };
-                tracing::warn!(commit = ?params.push.as_ref().map(|p| &p.commit), blocked = ?blocked, "{summary}");
-                // PROMOTED_DIGEST names what production holds, unchanged.
-                let holder =
-                    ecr::get_image(&deps.ecr, repository, ImageRef::Tag(&params.tag)).await?;
-                return Ok(JobOutcome::Succeeded {
-                    summary,
-                    promoted: holder.map_or_else(|| digest.clone(), |m| m.digest),
-                    previous: None,
-                });
+    let previous = params.previous_tag();
+    let Some(guard) = &deps.order_guard else {
+        notes.commit = Some(match &params.push {
+            Some(push) => format!(
+                "commit {} (push {}; push order not checked)",
+                push.commit, push.sequence
+            ),
+            None => "started by hand: no push order to check".to_owned(),
+        });
+        let plan = plan_and_apply(deps, repository, &params.tag, &previous, target).await?;
+        return Ok(JobOutcome::Succeeded {
+            summary: success_summary(repository, &params.tag, &previous, &plan, &notes),
+            promoted: plan.promoted,
+            previous: plan.previous,
+        });
+    };
+    let push = params.push.as_ref();
+    // First make ECR agree with the record (a crash may have left them apart).
+    let mut record = converge_tags(deps, guard, repository, &params.tag).await?;
+    let mut decided = None;
+    for _ in 0..5 {
+        match plan_promotion(&record, digest.as_str(), push) {
+            Err(why) => {
+                decided = Some(Err(why));
+                break;
+            }
+            Ok(write) => {
+                if order::write_record(guard, &params.tag, &write).await? {
+                    decided = Some(Ok(write.next));
+                    break;
+                }
+                record = order::read_record(guard, &params.tag).await?;
             }
         }
     }
-    notes.commit = Some(match (&params.push, &deps.order_guard) {
-        (Some(push), Some(_)) => format!("commit {} (push {})", push.commit, push.sequence),
-        (Some(push), None) => format!(
-            "commit {} (push {}; push order not checked)",
-            push.commit, push.sequence
-        ),
-        (None, _) => "started by hand: no push order to check".to_owned(),
-    });
-    tracing::info!(commit = ?params.push.as_ref().map(|p| &p.commit), "promoting the commit's image");
-
-    let previous = params.previous_tag();
-    let plan = plan_and_apply(deps, repository, &params.tag, &previous, target).await?;
-    if let Some(guard) = &deps.order_guard {
-        let promotion = Promotion {
-            commit: params.push.as_ref().map(|p| p.commit.clone()),
-            sequence: params.push.as_ref().map(|p| p.sequence),
-            execution: params.execution.clone(),
-            promoted_at: now_text(),
-        };
-        order::record_promotion(guard, plan.promoted.as_str(), &promotion).await?;
+    let Some(decided) = decided else {
+        return Err(Error::RecordContended {
+            tag: params.tag.clone(),
+        });
+    };
+    let commit = push.map(|p| p.commit.as_str());
+    match decided {
+        Ok(next) => {
+            let promotion = Promotion {
+                commit: commit.map(str::to_owned),
+                sequence: push.map(|p| p.sequence),
+                execution: params.execution.clone(),
+                promoted_at: now_text(),
+            };
+            order::record_promotion(guard, digest.as_str(), &promotion).await?;
+            converge_tags(deps, guard, repository, &params.tag).await?;
+            notes.commit = Some(match push {
+                Some(push) => format!("commit {} (push {})", push.commit, push.sequence),
+                None => "started by hand: no push order to check".to_owned(),
+            });
+            tracing::info!(commit = ?commit, "promoted the commit's image");
+            let plan = TagPlan {
+                moves: Vec::new(),
+                promoted: digest.clone(),
+                previous: next.previous.as_deref().map(Digest::from_ecr),
+                unchanged: record.digest.as_deref() == Some(digest.as_str()),
+            };
+            Ok(JobOutcome::Succeeded {
+                summary: success_summary(repository, &params.tag, &previous, &plan, &notes),
+                promoted: plan.promoted,
+                previous: plan.previous,
+            })
+        }
+        Err(NotPromoted::Already) => {
+            notes.commit = push.map(|p| format!("commit {} (push {})", p.commit, p.sequence));
+            let plan = TagPlan {
+                moves: Vec::new(),
+                promoted: digest.clone(),
+                previous: record.previous.as_deref().map(Digest::from_ecr),
+                unchanged: true,
+            };
+            Ok(JobOutcome::Succeeded {
+                summary: success_summary(repository, &params.tag, &previous, &plan, &notes),
+                promoted: plan.promoted,
+                previous: plan.previous,
+            })
+        }
+        Err(blocked) => {
+            let summary = match &blocked {
+                NotPromoted::Held(hold) => {
+                    held_summary(repository, digest.as_str(), &params.tag, commit, hold)
+                }
+                NotPromoted::NotNewer { commit: newer, sequence } => format!(
+                    "{NOT_PROMOTED_PREFIX}: {repository}@{digest} is commit {} (push {}), not newer than commit {newer} (push {sequence}) that {} was promoted to; production only moves forward",
+                    commit.unwrap_or("none"),
+                    push.map_or(0, |p| p.sequence),
+                    params.tag
+                ),
+                NotPromoted::Already => format!("{repository}:{} already holds {digest}", params.tag),
+            };
+            tracing::warn!(commit = ?commit, blocked = ?blocked, "{summary}");
+            // PROMOTED_DIGEST names what production holds, unchanged.
+            Ok(JobOutcome::Succeeded {
+                summary,
+                promoted: record
+                    .digest
+                    .as_deref()
+                    .map_or_else(|| digest.clone(), Digest::from_ecr),
+                previous: None,
+            })
+        }
     }
-    Ok(JobOutcome::Succeeded {
-        summary: success_summary(repository, &params.tag, &previous, &plan, &notes),
-        promoted: plan.promoted,
-        previous: plan.previous,
-    })
 }
 
 /// What the scan gate decided: promote (with a note for the result), or
@@ -522,199 +558,6 @@ async fn plan_and_apply(
         tracing::info!(%repository, tag = %step.tag, digest = %step.digest, outcome = ?put, "tag put");
     }
     Ok(plan)
-}
-
-/// The image an operator's reference names.
-async fn resolve(
-    deps: &Deps,
-    repository: &str,
-    reference: &Reference,
-) -> Result<Option<Manifest>, Error> {
-    match reference {
-        Reference::Digest(digest) => {
-            ecr::get_image(&deps.ecr, repository, ImageRef::Digest(digest)).await
-        }
-        Reference::Tag(tag) => ecr::get_image(&deps.ecr, repository, ImageRef::Tag(tag)).await,
-    }
-}
-
-/// Moves `tag` onto the image the request names (by default the one that
-/// holds the rollback tag), with a compare-and-swap on the production
-/// record, and holds automatic promotion until released. `production-previous`
-/// stays where it is, so the same request again changes nothing. No scan
-/// gate: a rollback goes back to an image that was promoted before.
-pub async fn rollback(deps: &Deps, request: &RollbackRequest) -> Result<Value, Error> {
-    let TagOf { repository, tag } = &request.target;
-    let repository = repository.as_str();
-    let previous = previous_tag(tag);
-    // What the tag holds is read first: a promotion moves the rollback tag
-    // before the tag, so a promotion in between makes the compare-and-swap
-    // below fail instead of rolling back two images.
-    let holder = ecr::get_image(&deps.ecr, repository, ImageRef::Tag(tag))
-        .await?
-        .map(|m| m.digest);
-    let default_to = Reference::Tag(previous.clone());
-    let to = request.to.as_ref().unwrap_or(&default_to);
-    let Some(target) = resolve(deps, repository, to).await? else {
-        return Err(match &request.to {
-            None => Error::NothingToRollBack {
-                repository: repository.to_owned(),
-                tag: previous,
-            },
-            Some(reference) => Error::ImageNotFound {
-                repository: repository.to_owned(),
-                reference: reference.to_string(),
-            },
-        });
-    };
-    let unchanged = holder.as_ref() == Some(&target.digest);
-    if let Some(expected) = &request.expect {
-        let found = holder
-            .as_ref()
-            .map_or_else(|| "no image".to_owned(), Digest::to_string);
-        if !unchanged && holder.as_ref() != Some(expected) {
-            return Err(Error::ProductionMoved {
-                tag: tag.clone(),
-                expected: expected.to_string(),
-                found,
-            });
-        }
-    }
-    let hold = match &deps.order_guard {
-        Some(guard) => {
-            let wanted = Hold {
-                since: now_text(),
-                to: target.digest.to_string(),
-                from: holder
-                    .as_ref()
-                    .filter(|_| !unchanged)
-                    .map(Digest::to_string),
-            };
-            let swapped = order::roll_back(
-                guard,
-                tag,
-                holder.as_ref().map(Digest::as_str),
-                target.digest.as_str(),
-                &wanted,
-                unchanged,
-            )
-            .await?;
-            match swapped {
-                Ok(hold) => Some(hold),
-                Err(recorded) => {
-                    return Err(Error::ProductionMoved {
-                        tag: tag.clone(),
-                        expected: holder
-                            .as_ref()
-                            .map_or_else(|| "no image".to_owned(), Digest::to_string),
-                        found: format!(
-                            "{} in the production record (a promotion is moving it now)",
-                            recorded.unwrap_or_else(|| "no digest".to_owned())
-                        ),
-                    })
-                }
-            }
-        }
-        None => None,
-    };
-    if !unchanged {
-        let put = ecr::put_tag(&deps.ecr, repository, &target, tag).await?;
-        tracing::info!(%repository, %tag, digest = %target.digest, outcome = ?put, "tag put");
-    }
-    let previous_holder = ecr::get_image(&deps.ecr, repository, ImageRef::Tag(&previous))
-        .await?
-        .map(|m| m.digest);
-    tracing::info!(%repository, promoted = %target.digest, replaced = ?holder, unchanged, "rolled back");
-    let mut report = vec![if unchanged {
-        format!("{tag} already holds {}: unchanged", target.digest)
-    } else {
-        format!(
-            "{tag}: {} (was {})",
-            target.digest,
-            holder
-                .as_ref()
-                .map_or_else(|| "no image".to_owned(), Digest::to_string)
-        )
-    }];
-    report.push(hold_line(hold.as_ref()));
-    if hold.is_none() {
-        report.push(
-            "no production record (DELIVERIES_TABLE): nothing holds automatic promotion".to_owned(),
-        );
-    }
-    Ok(json!({
-        "repository": repository,
-        "tag": tag,
-        "promoted": target.digest.as_str(),
-        "replaced": holder.as_ref().map(Digest::as_str),
-        "previousTag": previous,
-        "previous": previous_holder.as_ref().map(Digest::as_str),
-        "unchanged": unchanged,
-        "hold": hold,
-        "report": report,
-    }))
-}
-
-/// Ends the hold a rollback set: the next passing build is promoted again.
-/// Releasing when nothing is held changes nothing.
-pub async fn release(deps: &Deps, target: &TagOf) -> Result<Value, Error> {
-    let guard = deps.order_guard.as_ref().ok_or(Error::NoProductionRecord)?;
-    let released = order::release(guard, &target.tag).await?;
-    tracing::info!(repository = %target.repository, released = ?released, "hold released");
-    let report = vec![match &released {
-        Some(hold) => format!(
-            "hold released (it was set {} by a rollback to {}): the next passing build is promoted to {}",
-            hold.since, hold.to, target.tag
-        ),
-        None => format!("no hold was set: {} is promoted by each passing build", target.tag),
-    }];
-    Ok(json!({
-        "repository": target.repository,
-        "tag": target.tag,
-        "released": released.is_some(),
-        "hold": released,
-        "report": report,
-    }))
-}
-
-/// One tag's image and where it came from.
-async fn tag_state(deps: &Deps, repository: &str, tag: &str) -> Result<Option<TagState>, Error> {
-    let Some(manifest) = ecr::get_image(&deps.ecr, repository, ImageRef::Tag(tag)).await? else {
-        return Ok(None);
-    };
-    let digest = manifest.digest.to_string();
-    let tags = ecr::image_tags(&deps.ecr, repository, &manifest.digest).await?;
-    let promotion = match &deps.order_guard {
-        Some(guard) => order::promotion_of(guard, &digest).await?,
-        None => None,
-    };
-    Ok(Some(TagState {
-        tag: tag.to_owned(),
-        digest,
-        tags,
-        promotion,
-    }))
-}
-
-/// What is in production: the tag's image and the rollback tag's, each with
-/// its commit, when and by which execution it was promoted, and the hold.
-pub async fn status(deps: &Deps, target: &TagOf) -> Result<Value, Error> {
-    let repository = target.repository.as_str();
-    let previous = previous_tag(&target.tag);
-    let hold = match &deps.order_guard {
-        Some(guard) => order::production_record(guard, &target.tag).await?.1,
-        None => None,
-    };
-    let status = Status {
-        repository: repository.to_owned(),
-        production: tag_state(deps, repository, &target.tag).await?,
-        previous: tag_state(deps, repository, &previous).await?,
-        hold,
-    };
-    let report = status_report(&status, &target.tag, &previous);
-    let mut answer = serde_json::to_value(&status).unwrap_or_default();
-    answer["report"] = json!(report);
-    Ok(answer)
 }
 
 #[cfg(test)]

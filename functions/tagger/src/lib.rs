@@ -106,9 +106,11 @@
 
 pub mod aws;
 pub mod config;
+pub mod converge;
 pub mod domain;
 pub mod error;
 pub mod handler;
+pub mod operator;
 
 pub use config::Config;
 pub use error::Error;

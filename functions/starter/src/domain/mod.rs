@@ -1,6 +1,6 @@
 //! Pure domain code: no SDK types.
 
-pub mod ledger;
+pub mod notice;
 pub mod order;
 pub mod push;
 pub mod start;

@@ -19,7 +19,9 @@ pub struct StartRequest {
     pub commit: String,
     /// `variables`, in a fixed order.
     pub variables: Vec<(&'static str, String)>,
-    /// `clientRequestToken`: the delivery id (see the ledger's crash windows).
+    /// `clientRequestToken`: the push's sequence and identity. AWS documents
+    /// no deduplication for it, so nothing relies on it (see
+    /// `domain::order`'s crash windows).
     pub client_request_token: String,
 }
 
@@ -39,7 +41,7 @@ pub fn start_request(
             (DELIVERY_VARIABLE, push.delivery_id.clone()),
             (SEQUENCE_VARIABLE, sequence.to_string()),
         ],
-        client_request_token: push.delivery_id.clone(),
+        client_request_token: format!("push-{sequence}-{}", push.id.short()),
     }
 }
 
@@ -64,7 +66,7 @@ mod tests {
                     ("DELIVERY_ID", "72d3162e-cc78-11e3-81ab-4c9367dc0958".into()),
                     ("PUSH_SEQUENCE", "42".into()),
                 ],
-                client_request_token: "72d3162e-cc78-11e3-81ab-4c9367dc0958".into(),
+                client_request_token: format!("push-42-{}", push.id.short()),
             }
         );
     }

@@ -1,16 +1,15 @@
 //! The production record, in the deliveries table (the starter's):
 //!
-//! - the `production` item holds the push sequence, commit and digest
-//!   `production` was last promoted to, and the hold a rollback sets;
+//! - the `production` item (`production#<tag>` for another tag) is the one
+//!   source of truth for what the tag holds: `digest`, `previous`, the
+//!   highest push `sequence` promoted and its `commit`, and the `hold` a
+//!   rollback sets ([`crate::domain::record`] decides every change);
 //! - a `promotion#<digest>` item per promoted image says from which commit
 //!   and pipeline execution it was promoted, and when.
 //!
-//! Production only moves forward: a promotion must carry a higher push
-//! sequence than the record, or the same one (the same push's job retried),
-//! and no hold may be set. One conditional write decides, so two jobs that
-//! race cannot both win with the older push, and a job that races a
-//! rollback cannot undo it. A rollback is a compare-and-swap on the record's
-//! digest.
+//! Every change of the record is one UpdateItem whose condition is
+//! [`condition_expression`] of the decision's [`Condition`], so two jobs, or
+//! a job and a rollback, cannot both win against the same record.
 //!
 //! Every attribute is named through `#name` in expressions: DynamoDB refuses
 //! reserved words (`hold` among them) as bare names.
@@ -22,8 +21,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
 use super::classify_error;
-use crate::domain::params::PushOrder;
 use crate::domain::production::{Hold, Promotion};
+use crate::domain::record::{Condition, Record, Write};
 use crate::error::Error;
 
 /// The `production` tag's record: its key in the table's partition key `pk`.
@@ -47,22 +46,6 @@ const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 pub struct OrderGuard {
     pub client: Client,
     pub table: String,
-}
-
-/// The push `production` holds, when this one is older.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Newer {
-    pub commit: String,
-    pub sequence: u64,
-}
-
-/// Why a promotion may not move `production`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Blocked {
-    /// A newer push holds it.
-    Newer(Newer),
-    /// A rollback holds it.
-    Held(Hold),
 }
 
 type Item = HashMap<String, AttributeValue>;
@@ -106,7 +89,7 @@ fn hold_value(hold: &Hold) -> AttributeValue {
 }
 
 /// The tag's record, read consistently (empty when there is none).
-async fn production_item(guard: &OrderGuard, tag: &str) -> Result<Item, Error> {
+pub async fn read_record(guard: &OrderGuard, tag: &str) -> Result<Record, Error> {
     let read = guard
         .client
         .get_item()
@@ -116,61 +99,87 @@ async fn production_item(guard: &OrderGuard, tag: &str) -> Result<Item, Error> {
         .send()
         .await
         .map_err(|e| classify_error("DynamoDB", "GetItem", None, e))?;
-    Ok(read.item.unwrap_or_default())
+    let item = read.item.unwrap_or_default();
+    Ok(Record {
+        digest: text(&item, "digest"),
+        previous: text(&item, "previous"),
+        sequence: number(&item, "sequence"),
+        commit: text(&item, "commit"),
+        hold: hold_of(&item),
+    })
 }
 
-/// The digest the record says `tag` was last moved to, and the hold.
-pub async fn production_record(
-    guard: &OrderGuard,
-    tag: &str,
-) -> Result<(Option<String>, Option<Hold>), Error> {
-    let item = production_item(guard, tag).await?;
-    Ok((text(&item, "digest"), hold_of(&item)))
+/// The condition expression of `condition` (with the values it names).
+pub fn condition_expression(condition: &Condition) -> (String, Vec<(&'static str, AttributeValue)>) {
+    let mut values = Vec::new();
+    let mut parts = vec![match &condition.digest_was {
+        Some(digest) => {
+            values.push((":digest_was", AttributeValue::S(digest.clone())));
+            "#digest = :digest_was".to_owned()
+        }
+        None => "attribute_not_exists(#digest)".to_owned(),
+    }];
+    if let Some(promotion) = &condition.promotion {
+        parts.push("attribute_not_exists(#hold)".to_owned());
+        if let Some(sequence) = promotion.sequence {
+            values.push((":sequence_new", AttributeValue::N(sequence.to_string())));
+            parts.push("(attribute_not_exists(#sequence) OR #sequence < :sequence_new)".to_owned());
+        }
+    }
+    (parts.join(" AND "), values)
 }
 
-/// Records a promotion to `digest` (of `push`, when a push started it),
-/// unless a newer push holds production or a rollback holds it.
-pub async fn advance(
-    guard: &OrderGuard,
-    tag: &str,
-    push: Option<&PushOrder>,
-    digest: &str,
-) -> Result<Result<(), Blocked>, Error> {
+/// Stores `write.next` if its condition holds. `Ok(false)`: it did not
+/// (read the record again and decide again).
+pub async fn write_record(guard: &OrderGuard, tag: &str, write: &Write) -> Result<bool, Error> {
+    let next = &write.next;
+    let (condition, condition_values) = condition_expression(&write.condition);
+    let mut set = Vec::new();
+    let mut remove = Vec::new();
     let mut update = guard
         .client
         .update_item()
         .table_name(&guard.table)
         .key("pk", key(&record_key(tag)))
+        .condition_expression(condition)
         .expression_attribute_names("#digest", "digest")
-        .expression_attribute_names("#hold", "hold")
-        .expression_attribute_values(":digest", AttributeValue::S(digest.to_owned()));
-    update = match push {
-        Some(push) => update
-            .update_expression("SET #sequence = :sequence, #commit = :commit, #digest = :digest")
-            .condition_expression(
-                "(attribute_not_exists(#sequence) OR #sequence <= :sequence) AND attribute_not_exists(#hold)",
-            )
-            .expression_attribute_names("#sequence", "sequence")
-            .expression_attribute_names("#commit", "commit")
-            .expression_attribute_values(":sequence", AttributeValue::N(push.sequence.to_string()))
-            .expression_attribute_values(":commit", AttributeValue::S(push.commit.clone())),
-        // Started by hand: no push order to keep, but a hold still applies.
-        None => update
-            .update_expression("SET #digest = :digest")
-            .condition_expression("attribute_not_exists(#hold)"),
-    };
-    match update.send().await {
-        Ok(_) => Ok(Ok(())),
-        Err(error) if is_condition_failed(&error) => {
-            let item = production_item(guard, tag).await?;
-            if let Some(hold) = hold_of(&item) {
-                return Ok(Err(Blocked::Held(hold)));
+        .expression_attribute_names("#previous", "previous")
+        .expression_attribute_names("#sequence", "sequence")
+        .expression_attribute_names("#commit", "commit")
+        .expression_attribute_names("#hold", "hold");
+    for (name, value) in condition_values {
+        update = update.expression_attribute_values(name, value);
+    }
+    let fields = [
+        ("#digest", ":digest", next.digest.clone().map(AttributeValue::S)),
+        ("#previous", ":previous", next.previous.clone().map(AttributeValue::S)),
+        (
+            "#sequence",
+            ":sequence",
+            next.sequence.map(|s| AttributeValue::N(s.to_string())),
+        ),
+        ("#commit", ":commit", next.commit.clone().map(AttributeValue::S)),
+        ("#hold", ":hold", next.hold.as_ref().map(hold_value)),
+    ];
+    for (name, placeholder, value) in fields {
+        match value {
+            Some(value) => {
+                set.push(format!("{name} = {placeholder}"));
+                update = update.expression_attribute_values(placeholder, value);
             }
-            Ok(Err(Blocked::Newer(Newer {
-                commit: text(&item, "commit").unwrap_or_default(),
-                sequence: number(&item, "sequence").unwrap_or(0),
-            })))
+            None => remove.push(name),
         }
+    }
+    let mut expression = String::new();
+    if !set.is_empty() {
+        expression.push_str(&format!("SET {}", set.join(", ")));
+    }
+    if !remove.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+    }
+    match update.update_expression(expression.trim()).send().await {
+        Ok(_) => Ok(true),
+        Err(error) if is_condition_failed(&error) => Ok(false),
         Err(error) => Err(classify_error("DynamoDB", "UpdateItem", None, error)),
     }
 }
@@ -231,58 +240,6 @@ pub async fn promotion_of(guard: &OrderGuard, digest: &str) -> Result<Option<Pro
         execution: text(&item, "execution"),
         promoted_at: text(&item, "promotedAt").unwrap_or_default(),
     }))
-}
-
-/// The rollback's compare-and-swap: the record moves to `target` and the
-/// hold is set, provided the record still says `holder` (what the tag holds
-/// now) or already says `target` (the same rollback repeated). When the tag
-/// holds no image there is nothing to swap against, and the record is
-/// written as it is. A repeat (`repeat`: the tag already holds `target`)
-/// keeps the hold it finds; a rollback to another image replaces it.
-/// Answers the hold in effect, or the digest the record names when it moved
-/// under us.
-pub async fn roll_back(
-    guard: &OrderGuard,
-    tag: &str,
-    holder: Option<&str>,
-    target: &str,
-    hold: &Hold,
-    repeat: bool,
-) -> Result<Result<Hold, Option<String>>, Error> {
-    let set_hold = if repeat {
-        "SET #digest = :target, #hold = if_not_exists(#hold, :hold)"
-    } else {
-        "SET #digest = :target, #hold = :hold"
-    };
-    let mut update = guard
-        .client
-        .update_item()
-        .table_name(&guard.table)
-        .key("pk", key(&record_key(tag)))
-        .update_expression(set_hold)
-        .expression_attribute_names("#digest", "digest")
-        .expression_attribute_names("#hold", "hold")
-        .expression_attribute_values(":target", AttributeValue::S(target.to_owned()))
-        .expression_attribute_values(":hold", hold_value(hold))
-        .return_values(ReturnValue::AllNew);
-    if let Some(holder) = holder {
-        update = update
-            .condition_expression(
-                "attribute_not_exists(#digest) OR #digest = :holder OR #digest = :target",
-            )
-            .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()));
-    }
-    match update.send().await {
-        Ok(output) => {
-            let item = output.attributes.unwrap_or_default();
-            Ok(Ok(hold_of(&item).unwrap_or_else(|| hold.clone())))
-        }
-        Err(error) if is_condition_failed(&error) => {
-            let (digest, _) = production_record(guard, tag).await?;
-            Ok(Err(digest))
-        }
-        Err(error) => Err(classify_error("DynamoDB", "UpdateItem", None, error)),
-    }
 }
 
 /// Ends the hold; answers the hold that was set, if any.

@@ -5,4 +5,5 @@ pub mod outcome;
 pub mod params;
 pub mod plan;
 pub mod production;
+pub mod record;
 pub mod scan;

@@ -249,6 +249,10 @@ pub struct RollbackRequest {
     pub target: TagOf,
     pub to: Option<Reference>,
     pub expect: Option<Digest>,
+    /// Answer what the rollback would do, and do nothing (`"dryRun":true`).
+    pub dry_run: bool,
+    /// Allow a `to` that was never promoted (`"force":true`).
+    pub force: bool,
 }
 
 /// What an operator asks of the tagger (besides CodePipeline's jobs).
@@ -263,7 +267,7 @@ pub enum Request {
 }
 
 /// The request shapes, for messages.
-pub const REQUEST_EXAMPLES: &str = r#"{"rollback":{"to":"<digest or tag>","expect":"<digest>"}}, {"release":{}} or {"status":{}} (each may name "repository" and "tag")"#;
+pub const REQUEST_EXAMPLES: &str = r#"{"rollback":{"to":"<digest or tag>","expect":"<digest>","dryRun":false,"force":false}}, {"release":{}} or {"status":{}} (each may name "repository" and "tag")"#;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
@@ -293,6 +297,10 @@ struct RawRollback {
     to: Option<String>,
     #[serde(default)]
     expect: Option<String>,
+    #[serde(default, rename = "dryRun")]
+    dry_run: bool,
+    #[serde(default)]
+    force: bool,
 }
 
 /// Parses an operator's request; `repository` defaults to the function's
@@ -338,6 +346,8 @@ pub fn parse_request(
                 target: tag_of(r.repository, r.tag)?,
                 to,
                 expect,
+                dry_run: r.dry_run,
+                force: r.force,
             })
         }
         RawRequest::Release(r) => Request::Release(tag_of(r.repository, r.tag)?),
@@ -564,8 +574,23 @@ mod tests {
                 },
                 to: None,
                 expect: None,
+                dry_run: false,
+                force: false,
             })
         );
+        let r = parse_request(
+            serde_json::json!({"rollback": {"dryRun": true, "force": true}}),
+            Some("images-prod"),
+        )
+        .unwrap();
+        assert!(matches!(
+            r,
+            Request::Rollback(RollbackRequest {
+                dry_run: true,
+                force: true,
+                ..
+            })
+        ));
         let r = parse_request(
             serde_json::json!({"rollback": {"repository": "images-x", "to": D, "expect": D}}),
             Some("images-prod"),
