@@ -19,6 +19,11 @@
    check (tests/iam/check_recorded_calls.py) ties the key to a function's role
    through the sessions MiniStack recorded and evaluates the call there.
 
+5. ListPipelineExecutions' times as AWS sends them. moto writes `startTime`
+   and `lastUpdateTime` as ISO 8601 text; CodePipeline's JSON protocol sends
+   timestamps as epoch seconds (a number), and the AWS SDKs read only that.
+   The launcher converts them, nothing else.
+
 2. The pipeline role is looked up where it lives. moto checks that a pipeline's
    role exists and trusts codepipeline.amazonaws.com, but in its own IAM; in the
    local cloud every role is created in MiniStack. When MINISTACK_ENDPOINT is set,
@@ -78,6 +83,28 @@ def start_pipeline_execution_recorded(self):
 
 
 CodePipelineResponse.start_pipeline_execution = start_pipeline_execution_recorded
+
+_moto_list_pipeline_executions = CodePipelineResponse.list_pipeline_executions
+
+
+def _epoch_seconds(text):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def list_pipeline_executions_epoch(self):
+    body = json.loads(_moto_list_pipeline_executions(self))
+    for summary in body.get("pipelineExecutionSummaries") or []:
+        for field in ("startTime", "lastUpdateTime"):
+            if isinstance(summary.get(field), str):
+                summary[field] = _epoch_seconds(summary[field])
+    if body.get("nextToken") is None:
+        body.pop("nextToken", None)
+    return json.dumps(body)
+
+
+CodePipelineResponse.list_pipeline_executions = list_pipeline_executions_epoch
 
 _moto_call_action = CodePipelineResponse.call_action
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")

@@ -161,7 +161,10 @@ pub async fn handle_event(
                     continue;
                 }
                 for (lost, by) in next.unannounced() {
-                    count_not_started(&lost.after, "its start was interrupted, and a newer push came");
+                    count_not_started(
+                        &lost.after,
+                        "its start was interrupted, and a newer push came",
+                    );
                     owe_notice(deps, &push, &lost, &by).await?;
                 }
                 return start(deps, &push, attempt, next.sequence).await;
@@ -187,7 +190,10 @@ pub async fn handle_event(
                             lease_until,
                         });
                     }
-                    tracing::info!(?waiting, "waited long enough for the predecessor: going ahead");
+                    tracing::info!(
+                        ?waiting,
+                        "waited long enough for the predecessor: going ahead"
+                    );
                     patience_over = true;
                 } else {
                     tracing::info!(?waiting, "waiting");
@@ -213,7 +219,10 @@ pub async fn handle_event(
                 if !deliveries::write_head(&deps.dynamodb, table(deps), &next).await? {
                     continue;
                 }
-                count_not_started(&push.commit, &format!("superseded by the push of {}", by.after));
+                count_not_started(
+                    &push.commit,
+                    &format!("superseded by the push of {}", by.after),
+                );
                 owe_notice(deps, &push, &Edge::of(&push), &by).await?;
                 return Ok(Outcome::Superseded {
                     commit: push.commit.clone(),

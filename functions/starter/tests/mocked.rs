@@ -92,7 +92,10 @@ impl HeadCell {
     fn put(&self) -> Rule {
         let cell = self.clone();
         mock!(aws_sdk_dynamodb::Client::put_item).then_compute_output(move |input| {
-            assert!(input.condition_expression().is_some(), "every write is conditional");
+            assert!(
+                input.condition_expression().is_some(),
+                "every write is conditional"
+            );
             *cell.0.lock().unwrap() = input.item().cloned();
             PutItemOutput::builder().build()
         })
@@ -237,17 +240,17 @@ async fn a_throttled_start_fails_and_its_retry_resumes_at_once() {
     // The SDK's standard mode retried it; AWS refused it, so it did not
     // start, and the head says so at once.
     assert_eq!(throttled.num_calls(), 3);
-    assert_eq!(
-        cell.head().current.unwrap().start,
-        StartState::Interrupted
-    );
+    assert_eq!(cell.head().current.unwrap().start, StartState::Interrupted);
     // Lambda's retry (another attempt) starts it with the same sequence.
     let start = started(1);
     let second = deps(&[&get, &put], &[&start], &[]);
     let outcome = handle_event(&second, push_event(), "attempt-2", NOW + 60)
         .await
         .unwrap();
-    assert!(matches!(outcome, Outcome::Started { sequence: 1, .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, Outcome::Started { sequence: 1, .. }),
+        "{outcome:?}"
+    );
     assert_eq!(start.num_calls(), 1);
 }
 
@@ -316,7 +319,11 @@ async fn a_start_that_may_have_happened_keeps_its_lease_and_is_found_in_the_pipe
         .await
         .unwrap();
     assert!(matches!(outcome, Outcome::Duplicate { .. }), "{outcome:?}");
-    assert_eq!(again.num_calls(), 0, "found in the pipeline: not started twice");
+    assert_eq!(
+        again.num_calls(),
+        0,
+        "found in the pipeline: not started twice"
+    );
     assert_eq!(
         cell.head().current.unwrap().start,
         StartState::Started {
@@ -378,9 +385,14 @@ async fn a_notice_that_could_not_be_sent_fails_the_invocation_and_is_sent_by_the
         )
     });
     let first = deps(&[&get, &put], &[&newer], &[&refused]);
-    handle_event(&first, event(COMMIT, NEWER, 1_799_999_999), "attempt-1", NOW)
-        .await
-        .unwrap();
+    handle_event(
+        &first,
+        event(COMMIT, NEWER, 1_799_999_999),
+        "attempt-1",
+        NOW,
+    )
+    .await
+    .unwrap();
     let error = handle_event(&first, push_event(), "attempt-2", NOW)
         .await
         .unwrap_err();

@@ -15,17 +15,17 @@ use crate::aws::codepipeline::{self, with_result_retries};
 use crate::aws::ecr::{self, ImageRef, Manifest};
 use crate::aws::notify::{self, Notifier};
 use crate::aws::order::{self, OrderGuard};
-use crate::converge::converge_tags;
-use crate::domain::record::{plan_promotion, NotPromoted};
-use crate::operator::{self, now_text};
 use crate::config::Config;
+use crate::converge::converge_tags;
 use crate::domain::notice::notice;
 use crate::domain::outcome::{success_summary, FailureKind, JobOutcome, Notes};
 use crate::domain::params::{parse_request, parse_user_parameters, Digest, Request};
 use crate::domain::plan::{plan, TagPlan};
 use crate::domain::production::{held_summary, Promotion, NOT_PROMOTED_PREFIX};
+use crate::domain::record::{plan_promotion, NotPromoted};
 use crate::domain::scan::{next_wait, refusal_message, verdict, ScanGate, Verdict, WaitState};
 use crate::error::Error;
+use crate::operator::{self, now_text};
 
 /// Time kept back from the Lambda deadline to send the job result (the
 /// result call's own timeout, with its retries, fits in it). With a short

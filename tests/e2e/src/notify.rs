@@ -46,8 +46,9 @@ fn action_failed(source: &str, pipeline: &str, execution: &str, region: &str) ->
     })
 }
 
-fn alarm_names(s: &str) -> [String; 6] {
+fn alarm_names(s: &str) -> [String; 7] {
     [
+        format!("pushes-not-started-{s}"),
         format!("webhook-5xx-{s}"),
         format!("webhook-throttles-{s}"),
         format!("starter-errors-{s}"),
@@ -87,8 +88,8 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
         .await?;
     let alarms = described.metric_alarms();
     ensure!(
-        alarms.len() == 6,
-        "expected 6 alarms, found {:?}",
+        alarms.len() == 7,
+        "expected 7 alarms, found {:?}",
         alarms.iter().map(|a| a.alarm_name()).collect::<Vec<_>>()
     );
     for (name, parameter) in [
@@ -104,6 +105,7 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
         ),
         (format!("push-dead-letters-{s}"), None),
         (format!("notifier-errors-{s}"), None),
+        (format!("pushes-not-started-{s}"), None),
     ] {
         let alarm = alarms
             .iter()
@@ -122,7 +124,7 @@ pub async fn notifications(w: &World, stack: &Stack) -> Result<Probe> {
             alarm.alarm_actions()
         );
     }
-    ok("notifications: topic tagged, six alarms with the stack's thresholds notify it");
+    ok("notifications: topic tagged, seven alarms with the stack's thresholds notify it");
 
     // The execution the scenario's push started, and its commit as the
     // pipeline records it.

@@ -126,6 +126,7 @@ fn legacy_head(item: &Item) -> Option<Head> {
                 before: String::new(),
                 after: commit.to_owned(),
                 pushed_at: number(item, "pushed_at").and_then(|v| i64::try_from(v).ok()),
+                forced: false,
             },
             sequence,
             start: StartState::Started {
@@ -133,6 +134,7 @@ fn legacy_head(item: &Item) -> Option<Head> {
             },
         }),
         recent: Vec::new(),
+        forced_at: None,
     })
 }
 

@@ -60,6 +60,7 @@ mod tests {
             before: before.into(),
             after: after.into(),
             pushed_at: None,
+            forced: false,
         };
         let notice = superseded("octo/app", "main", &edge("z", "a"), &edge("a", "b"));
         assert_eq!(notice.subject, "Push superseded: octo/app");
@@ -78,6 +79,9 @@ mod tests {
     #[test]
     fn a_refusal_says_why() {
         let notice = refused(&Refusal::Missing { field: "after" });
-        assert!(notice.message.contains("the push has no after"), "{notice:?}");
+        assert!(
+            notice.message.contains("the push has no after"),
+            "{notice:?}"
+        );
     }
 }

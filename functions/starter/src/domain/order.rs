@@ -55,13 +55,15 @@ const _: () = assert!(LEASE_SECONDS > FUNCTION_TIMEOUT_SECONDS);
 const _: () = assert!(PATIENCE_SECONDS * 2 <= FUNCTION_TIMEOUT_SECONDS);
 
 /// One push as the head remembers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Edge {
     pub id: PushId,
     pub before: String,
     pub after: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
 }
 
 impl Edge {
@@ -71,12 +73,13 @@ impl Edge {
             before: push.before.clone(),
             after: push.commit.clone(),
             pushed_at: push.pushed_at,
+            forced: push.forced,
         }
     }
 }
 
 /// Where the current push's start is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum StartState {
     /// An attempt holds the start until `lease_until` (epoch seconds); it
@@ -93,7 +96,7 @@ pub enum StartState {
 }
 
 /// The push started last.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Current {
     pub push: Edge,
     pub sequence: u64,
@@ -101,7 +104,7 @@ pub struct Current {
 }
 
 /// What became of a handled push.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "fate", rename_all = "snake_case")]
 pub enum Fate {
     /// It was made current with this sequence.
@@ -110,14 +113,14 @@ pub enum Fate {
     Superseded { by: Edge, announced: bool },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Handled {
     pub push: Edge,
     pub fate: Fate,
 }
 
 /// The `head` record: the order's whole state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Head {
     /// Counts the record's writes; each write is conditional on it.
     #[serde(skip)]
@@ -128,10 +131,15 @@ pub struct Head {
     /// The last [`REMEMBERED`] pushes handled, oldest first.
     #[serde(default)]
     pub recent: Vec<Handled>,
+    /// The latest `pushed_at` of a forced push handled (never forgotten):
+    /// before it, the branch may have held a commit twice, so the chain
+    /// cannot overrule an earlier `pushed_at` there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced_at: Option<i64>,
 }
 
 /// What to do with a push.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Decision {
     /// Make it current with the next sequence, then start it.
     Start,
@@ -153,7 +161,7 @@ pub enum Decision {
     Superseded { by: Edge },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Waiting {
     /// Its `before` is no push the head knows.
     Predecessor { before: String },
@@ -170,7 +178,9 @@ pub fn decide(head: &Head, push: &Push, attempt: &str, now: i64, patience_over: 
                 sequence: current.sequence,
             }),
             StartState::Interrupted => Decision::Resume,
-            StartState::Starting { attempt: holder, .. } if holder == attempt => Decision::Proceed,
+            StartState::Starting {
+                attempt: holder, ..
+            } if holder == attempt => Decision::Proceed,
             StartState::Starting { lease_until, .. } if *lease_until >= now => {
                 Decision::Wait(Waiting::Lease {
                     lease_until: *lease_until,
@@ -194,7 +204,9 @@ pub fn decide(head: &Head, push: &Push, attempt: &str, now: i64, patience_over: 
             } if holder != attempt && *lease_until >= now => Decision::Wait(Waiting::Lease {
                 lease_until: *lease_until,
             }),
-            StartState::Starting { attempt: holder, .. } if holder != attempt => Decision::Settle,
+            StartState::Starting {
+                attempt: holder, ..
+            } if holder != attempt => Decision::Settle,
             _ => Decision::Start,
         },
         Relation::Older { by } => Decision::Superseded { by },
@@ -214,18 +226,23 @@ enum Relation {
 
 /// Where `push` stands against the current push (the rules in the module doc).
 fn relation(head: &Head, current: &Current, push: &Push, patience_over: bool) -> Relation {
-    if push.before == current.push.after {
-        return Relation::Newer;
-    }
+    let on_top = push.before == current.push.after;
     if let (Some(pushed), Some(head_pushed)) = (push.pushed_at, current.push.pushed_at) {
         if pushed > head_pushed {
             return Relation::Newer;
         }
-        if pushed < head_pushed {
+        // On top of the current push by the chain, though its clock says
+        // earlier: trusted unless a forced push came after its time (the
+        // branch may then have held the current push's commit twice).
+        let rewound_since = head.forced_at.is_some_and(|forced| forced > pushed);
+        if pushed < head_pushed && (!on_top || rewound_since) {
             return Relation::Older {
                 by: current.push.clone(),
             };
         }
+    }
+    if on_top {
+        return Relation::Newer;
     }
     if !push.forced {
         if let Some(under) = head
@@ -270,6 +287,9 @@ fn started_by(head: &Head, handled: &Handled) -> Edge {
 
 impl Head {
     fn remember(&mut self, handled: Handled) {
+        if handled.push.forced {
+            self.forced_at = self.forced_at.max(handled.push.pushed_at);
+        }
         self.recent.retain(|h| h.push.id != handled.push.id);
         self.recent.push(handled);
         let excess = self.recent.len().saturating_sub(REMEMBERED);
@@ -492,9 +512,37 @@ mod tests {
             Decision::Repeat(Fate::Started { sequence: 1 })
         );
         assert!(matches!(
-            decide(&Head { recent: vec![], ..head.clone() }, &p1, "b", 0, false),
+            decide(
+                &Head {
+                    recent: vec![],
+                    ..head.clone()
+                },
+                &p1,
+                "b",
+                0,
+                false
+            ),
             Decision::Superseded { .. }
         ));
+    }
+
+    #[test]
+    fn after_a_rewind_an_older_push_from_the_rewound_commit_is_not_on_top() {
+        // p1 A->B at 101, then a forced rewind B->A at 102; p1 arrives late:
+        // its `before` is the rewind's `after`, yet it is older.
+        let p1 = push(A, B, Some(101), false);
+        let rewind = push(B, A, Some(102), true);
+        let head = started(&Head::default(), &rewind);
+        assert_eq!(
+            decide(&head, &p1, "b", 0, false),
+            Decision::Superseded {
+                by: Edge::of(&rewind)
+            }
+        );
+        // Without a rewind after its time, the chain overrules the clock.
+        let p0 = push(Z, A, Some(103), false);
+        let head = started(&Head::default(), &p0);
+        assert_eq!(decide(&head, &p1, "b", 0, false), Decision::Start);
     }
 
     #[test]
@@ -564,10 +612,9 @@ mod tests {
     #[test]
     fn the_head_round_trips_as_json() {
         let p1 = push(Z, A, None, false);
-        let head = Head::default().start(&p1, "a", 5).supersede(
-            &push(Z, B, Some(3), true),
-            &Edge::of(&p1),
-        );
+        let head = Head::default()
+            .start(&p1, "a", 5)
+            .supersede(&push(Z, B, Some(3), true), &Edge::of(&p1));
         let text = serde_json::to_string(&head).unwrap();
         let back: Head = serde_json::from_str(&text).unwrap();
         assert_eq!(back, head);

@@ -14,7 +14,7 @@ pub const ZERO_COMMIT: &str = "0000000000000000000000000000000000000000";
 const BRANCH_PREFIX: &str = "refs/heads/";
 
 /// One push to a branch, as the starter uses it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Push {
     /// Who the push is: a digest of what GitHub signed (see [`PushId`]).
     pub id: PushId,
@@ -331,7 +331,9 @@ pub fn iso8601_seconds(text: &str) -> Option<i64> {
         && hour < 24
         && minute < 60
         && second < 61;
-    valid.then(|| days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset)
+    valid.then(|| {
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset
+    })
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -428,8 +430,12 @@ pub(crate) mod tests {
             ("before", |d| d["before"] = json!(COMMIT)),
             ("after", |d| d["after"] = json!(BEFORE)),
             ("ref", |d| d["ref"] = json!("refs/heads/release")),
-            ("repository", |d| d["repository"]["full_name"] = json!("octo-org/other")),
-            ("pushed_at", |d| d["repository"]["pushed_at"] = json!(1_764_583_201)),
+            ("repository", |d| {
+                d["repository"]["full_name"] = json!("octo-org/other")
+            }),
+            ("pushed_at", |d| {
+                d["repository"]["pushed_at"] = json!(1_764_583_201)
+            }),
         ];
         for (name, change) in changes {
             let mut d = detail();
@@ -455,7 +461,10 @@ pub(crate) mod tests {
             read(json!("2025-12-01T18:00:00+08:00")),
             Ok(Some(1_764_583_200))
         );
-        assert_eq!(read(json!("2025-12-01T10:00:00.250Z")), Ok(Some(1_764_583_200)));
+        assert_eq!(
+            read(json!("2025-12-01T10:00:00.250Z")),
+            Ok(Some(1_764_583_200))
+        );
         assert_eq!(read(Value::Null), Ok(None));
         let mut d = detail();
         d["repository"].as_object_mut().unwrap().remove("pushed_at");

@@ -110,7 +110,9 @@ pub async fn read_record(guard: &OrderGuard, tag: &str) -> Result<Record, Error>
 }
 
 /// The condition expression of `condition` (with the values it names).
-pub fn condition_expression(condition: &Condition) -> (String, Vec<(&'static str, AttributeValue)>) {
+pub fn condition_expression(
+    condition: &Condition,
+) -> (String, Vec<(&'static str, AttributeValue)>) {
     let mut values = Vec::new();
     let mut parts = vec![match &condition.digest_was {
         Some(digest) => {
@@ -151,14 +153,26 @@ pub async fn write_record(guard: &OrderGuard, tag: &str, write: &Write) -> Resul
         update = update.expression_attribute_values(name, value);
     }
     let fields = [
-        ("#digest", ":digest", next.digest.clone().map(AttributeValue::S)),
-        ("#previous", ":previous", next.previous.clone().map(AttributeValue::S)),
+        (
+            "#digest",
+            ":digest",
+            next.digest.clone().map(AttributeValue::S),
+        ),
+        (
+            "#previous",
+            ":previous",
+            next.previous.clone().map(AttributeValue::S),
+        ),
         (
             "#sequence",
             ":sequence",
             next.sequence.map(|s| AttributeValue::N(s.to_string())),
         ),
-        ("#commit", ":commit", next.commit.clone().map(AttributeValue::S)),
+        (
+            "#commit",
+            ":commit",
+            next.commit.clone().map(AttributeValue::S),
+        ),
         ("#hold", ":hold", next.hold.as_ref().map(hold_value)),
     ];
     for (name, placeholder, value) in fields {

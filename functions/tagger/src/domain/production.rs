@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Automatic promotion paused by a rollback, until released.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Hold {
     /// When the rollback set it (RFC 3339, UTC).
     pub since: String,

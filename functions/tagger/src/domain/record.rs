@@ -23,7 +23,7 @@ use super::params::PushOrder;
 use super::production::Hold;
 
 /// The record of one tag.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Record {
     /// The image the tag holds.
     pub digest: Option<String>,
@@ -37,7 +37,7 @@ pub struct Record {
 }
 
 /// A write's condition on the stored record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Condition {
     /// The record still names this digest (`None`: no digest at all).
     pub digest_was: Option<String>,
@@ -46,7 +46,7 @@ pub struct Condition {
     pub promotion: Option<Promotion>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Promotion {
     /// The push's sequence; `None` for an execution started by hand.
     pub sequence: Option<u64>,
@@ -72,14 +72,14 @@ impl Condition {
 }
 
 /// A conditional write: the record to store if `condition` holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Write {
     pub next: Record,
     pub condition: Condition,
 }
 
 /// Why a promotion leaves the record as it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NotPromoted {
     /// A rollback holds the tag.
     Held(Hold),
@@ -124,7 +124,9 @@ pub fn plan_promotion(
             record.digest.clone().or_else(|| record.previous.clone())
         },
         sequence: push.map(|p| p.sequence).or(record.sequence),
-        commit: push.map(|p| p.commit.clone()).or_else(|| record.commit.clone()),
+        commit: push
+            .map(|p| p.commit.clone())
+            .or_else(|| record.commit.clone()),
         hold: None,
     };
     Ok(Write {
@@ -139,7 +141,7 @@ pub fn plan_promotion(
 }
 
 /// The operator's rollback cannot go ahead.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Moved {
     pub expected: String,
     pub found: Option<String>,
@@ -185,7 +187,7 @@ pub fn plan_rollback(
 }
 
 /// Which of the two tags a move is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TagRole {
     /// `<tag>-previous`.
     Previous,
@@ -249,7 +251,10 @@ mod tests {
         let r1 = promoted(&Record::default(), "d1", 1);
         assert_eq!(r1.previous, None);
         let r2 = promoted(&r1, "d2", 2);
-        assert_eq!((r2.digest.as_deref(), r2.previous.as_deref()), (Some("d2"), Some("d1")));
+        assert_eq!(
+            (r2.digest.as_deref(), r2.previous.as_deref()),
+            (Some("d2"), Some("d1"))
+        );
         assert_eq!(
             plan_promotion(&r2, "d1", Some(&push(1))),
             Err(NotPromoted::NotNewer {
@@ -257,7 +262,10 @@ mod tests {
                 sequence: 2
             })
         );
-        assert_eq!(plan_promotion(&r2, "d2", Some(&push(2))), Err(NotPromoted::Already));
+        assert_eq!(
+            plan_promotion(&r2, "d2", Some(&push(2))),
+            Err(NotPromoted::Already)
+        );
         // The same image built again by a newer push: sequence advances,
         // the previous image stays.
         let r3 = promoted(&r2, "d2", 3);
@@ -267,7 +275,10 @@ mod tests {
     #[test]
     fn an_equal_sequence_never_promotes_again_after_a_rollback() {
         let r2 = promoted(&promoted(&Record::default(), "d1", 1), "d2", 2);
-        let rolled = plan_rollback(&r2, "d1", None, hold()).unwrap().unwrap().next;
+        let rolled = plan_rollback(&r2, "d1", None, hold())
+            .unwrap()
+            .unwrap()
+            .next;
         let released = Record {
             hold: None,
             ..rolled
@@ -286,7 +297,11 @@ mod tests {
         let write = plan_rollback(&r2, "d1", None, hold()).unwrap().unwrap();
         let h = write.next.hold.clone().unwrap();
         assert_eq!((h.to.as_str(), h.from.as_deref()), ("d1", Some("d2")));
-        assert_eq!(write.next.sequence, Some(2), "a rollback keeps the sequence");
+        assert_eq!(
+            write.next.sequence,
+            Some(2),
+            "a rollback keeps the sequence"
+        );
         assert!(matches!(
             plan_promotion(&write.next, "d3", Some(&push(3))),
             Err(NotPromoted::Held(_))
