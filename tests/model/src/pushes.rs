@@ -443,11 +443,9 @@ impl Model for Pushes {
                     .all(|(p, _)| s.executions.iter().filter(|(q, _)| q == p).count() == 1)
             }),
             Property::always("pushes are started in push order", |_: &Self, s: &State| {
-                s.executions.iter().all(|(p, seq)| {
-                    s.executions
-                        .iter()
-                        .all(|(q, other)| p >= q || seq < other)
-                })
+                s.executions
+                    .iter()
+                    .all(|(p, seq)| s.executions.iter().all(|(q, other)| p >= q || seq < other))
             }),
             Property::always(
                 "every push is started or announced",
