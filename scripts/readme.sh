@@ -161,10 +161,12 @@ rollback_cycle() {
     { echo "docs/rollback.md: expected status, rollback, status, release; found: ${commands[*]}" >&2; return 1; }
   for command in "${commands[@]}"; do
     i=$((i + 1))
-    readme "$command" >"$work/rollback-$i.txt" || { cat "$work/rollback-$i.txt"; return 1; }
+    # The rollback asks before it acts: answered "y", as a person would.
+    readme "$command" >"$work/rollback-$i.txt" <<<y || { cat "$work/rollback-$i.txt"; return 1; }
     cat "$work/rollback-$i.txt"
   done
   grep -q '^hold: none' "$work/rollback-1.txt" &&
+    grep -q '^would roll production back: sha256:.* -> sha256:' "$work/rollback-2.txt" &&
     grep -q '^production: sha256:.* (was sha256:' "$work/rollback-2.txt" &&
     grep -q '^hold: since .* after a rollback to sha256:' "$work/rollback-3.txt" &&
     grep -q '^hold released' "$work/rollback-4.txt" ||

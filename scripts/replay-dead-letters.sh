@@ -2,7 +2,8 @@
 # Replays the pushes in the stack's dead-letter queue: each message is handed to
 # the starter again (a synchronous invoke, with the deployed function and its
 # role) and deleted once the starter has handled it. A push it started before
-# is answered "duplicate", an older one "late": replaying is always safe.
+# is answered "duplicate" and starts nothing, an older one "superseded": replaying
+# is always safe. The summary counts each answer.
 #
 #   scripts/replay-dead-letters.sh --stack container-pipeline [--region ap-southeast-1]
 #
@@ -38,6 +39,7 @@ sqs=(aws "${region_args[@]}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 replayed=0 failed=0
+declare -A results=()
 # Bounded: at most 100 rounds of up to 10 messages.
 for _ in $(seq 100); do
   "${sqs[@]}" sqs receive-message --queue-url "$queue" --max-number-of-messages 10 \
@@ -55,7 +57,10 @@ PY
       --payload "fileb://$work/event.json" --query FunctionError --output text "$work/answer.json")
     if [[ -z "$error" || "$error" == None ]]; then
       "${sqs[@]}" sqs delete-message --queue-url "$queue" --receipt-handle "$(cat "$work/receipt")"
-      echo "replayed: $(cat "$work/answer.json")"
+      result=$(python3 -c 'import json, sys; a = json.load(open(sys.argv[1])); print(a.get("result", "unknown") if isinstance(a, dict) else "unknown")' \
+        "$work/answer.json" 2>/dev/null || echo unknown)
+      results[$result]=$((${results[$result]:-0} + 1))
+      echo "replayed ($result): $(cat "$work/answer.json")"
       replayed=$((replayed + 1))
     else
       echo "not replayed ($error): $(cat "$work/answer.json")" >&2
@@ -63,5 +68,9 @@ PY
     fi
   done
 done
-echo "replay: $replayed replayed, $failed left in the queue"
+summary=""
+for result in started duplicate superseded refused unknown; do
+  [[ -n "${results[$result]:-}" ]] && summary+=", ${results[$result]} $result"
+done
+echo "replay: $replayed replayed${summary}; $failed left in the queue"
 ((failed == 0))

@@ -19,39 +19,40 @@
 //! exactly, and not a deletion. EventBridge invokes the function
 //! asynchronously.
 //!
-//! # Once, in order, nothing lost
+//! # Once, in order, nothing dropped
 //!
-//! - **Once**: the delivery id (`X-GitHub-Delivery`, kept by GitHub on a
-//!   redelivery) is claimed in the deliveries table with a conditional write;
-//!   a second delivery of it is answered `duplicate`. See [`domain::ledger`]
-//!   for the crash windows and the side chosen.
-//! - **In order**: the table's `head` item holds the newest push started; an
-//!   older one is answered `late` and not started ([`domain::order`] says
-//!   which field orders pushes and why it can be trusted). Each start gets a
-//!   higher `PUSH_SEQUENCE`; the tagger promotes only a sequence higher than
-//!   the one `production` holds, so two starts that race cannot move it
-//!   backwards either.
-//! - **Nothing lost**: a failed claim read, a failed start (throttling, after
-//!   the SDK's retries) or a claim held by another attempt fails the
-//!   invocation; Lambda retries it twice, then sends the event to the
+//! - **Once**: a push is known by what GitHub signed ([`domain::push::PushId`]);
+//!   the `X-GitHub-Delivery` header only labels logs. The table's `head`
+//!   record holds the order's whole state and is written only conditionally
+//!   on the version read, so a redelivered or replayed body is a repeat and
+//!   two starters never both start one push. A start is a lease, the start,
+//!   then the execution recorded; a lease that ended unrecorded is settled
+//!   from the pipeline's own executions ([`domain::order`]).
+//! - **In order**: `pushed_at` and the chain of `before`/`after` order pushes;
+//!   a push whose predecessor has not arrived waits
+//!   [`domain::order::PATIENCE_SECONDS`], then goes ahead. Each start gets a
+//!   higher `PUSH_SEQUENCE`; the tagger promotes only a strictly higher one.
+//! - **Nothing dropped**: a push that passed the rule and is not started
+//!   (superseded by a newer push, or not startable) is logged with
+//!   `not_started=1` (the `PushesNotStarted` metric) and announced on
+//!   NOTIFICATION_TOPIC; a notice that could not be sent fails the
+//!   invocation, and the retry finds it owed. A failed start fails the
+//!   invocation too: Lambda retries it twice, then the event goes to the
 //!   dead-letter queue, from which `scripts/replay-dead-letters.sh` replays it.
-//!   The rule's own retry policy and the same queue cover a failure to invoke.
-//! - A push that can never start (no commit id, a deletion, a tag, a
-//!   malformed event) is logged as refused and answered without an error, so
-//!   it is not retried.
 //!
 //! # Environment
 //!
 //! `PIPELINE_NAME`, `SOURCE_ACTION_NAME`, `DELIVERIES_TABLE` (all required:
 //! without them every invocation fails and the events wait in the retries and
-//! the dead-letter queue).
+//! the dead-letter queue); `NOTIFICATION_TOPIC` (optional).
 //!
 //! # IAM actions
 //!
-//! `codepipeline:StartPipelineExecution` on the pipeline;
-//! `dynamodb:PutItem`, `dynamodb:GetItem`, `dynamodb:UpdateItem`,
-//! `dynamodb:DeleteItem` on the deliveries table; `sqs:SendMessage` on the
-//! dead-letter queue (Lambda sends failed events with the function's role).
+//! `codepipeline:StartPipelineExecution`, `codepipeline:ListPipelineExecutions`
+//! and `codepipeline:GetPipelineExecution` on the pipeline; `dynamodb:GetItem`
+//! and `dynamodb:PutItem` on the deliveries table; `sns:Publish` on the topic;
+//! `sqs:SendMessage` on the dead-letter queue (Lambda sends failed events with
+//! the function's role).
 //! `docs/iam.md` gives each with its AWS source.
 //!
 //! # Invoke locally

@@ -108,8 +108,7 @@ pub async fn rollback(deps: &Deps, request: &RollbackRequest) -> Result<Value, E
                     digest: to,
                 });
             }
-            Ok(Some(write)) if request.dry_run => {
-                record = write.next;
+            Ok(Some(_)) if request.dry_run => {
                 changed = true;
                 break;
             }

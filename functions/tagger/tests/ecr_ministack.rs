@@ -216,36 +216,6 @@ fn documented_rollback_payload() -> (Value, String) {
     (payload, to)
 }
 
-/// A table like the stack's deliveries table (partition key `pk`), in MiniStack.
-async fn deliveries_table(sb: &Sandbox, name: &str) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sb.sdk_config().await);
-    dynamodb
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    dynamodb
-}
-
 async fn request(deps: &Deps, payload: Value) -> Result<Value, tagger::Error> {
     handle_event(deps, payload, relaxed_deadline()).await
 }
@@ -259,7 +229,7 @@ async fn the_documented_rollback_holds_until_released() {
     let (ecr, deps) = clients(sb).await;
     let repo = "images-rollback";
     create_repository(&ecr, repo).await;
-    let dynamodb = deliveries_table(sb, "deliveries-rollback").await;
+    let dynamodb = sb.deliveries_table("deliveries-rollback").await;
     let deps = deps
         .with_order_guard(dynamodb, "deliveries-rollback".to_owned())
         .with_repository(repo.to_owned());

@@ -1,7 +1,11 @@
-//! The webhook secret from Secrets Manager, cached for the life of the
-//! execution environment.
+//! The webhook secret from Secrets Manager, cached for at most
+//! [`SecretStore::max_age`] (5 minutes by default).
 //!
-//! The secret is read on first use and kept. When a signature does not
+//! The secret is read on first use and kept until it is that old; then it is
+//! read again before the next check, so a secret revoked in Secrets Manager
+//! stops verifying within that time in every warm execution environment. If
+//! that read fails, the old copy is not used: the delivery is answered 5xx
+//! and GitHub's delivery shows it. When a signature does not
 //! match, the caller may ask for a fresh copy (the secret may have been
 //! rotated), but Secrets Manager is asked at most once per
 //! [`SecretStore::refetch_interval`], whatever the reason: a flood of forged
@@ -19,18 +23,24 @@ use crate::signature::WebhookSecret;
 
 /// The default least time between two reads of the secret.
 pub const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// The default longest time a read secret is used.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// Reads and caches the webhook secret.
 pub struct SecretStore {
     client: Client,
     secret_id: String,
     refetch_interval: Duration,
+    max_age: Duration,
     state: Mutex<CacheState>,
 }
 
 #[derive(Default)]
 struct CacheState {
     secret: Option<WebhookSecret>,
+    /// When `secret` was read.
+    fetched_at: Option<Instant>,
+    /// When a read was last tried.
     last_fetch: Option<Instant>,
 }
 
@@ -39,6 +49,7 @@ impl std::fmt::Debug for SecretStore {
         f.debug_struct("SecretStore")
             .field("secret_id", &self.secret_id)
             .field("refetch_interval", &self.refetch_interval)
+            .field("max_age", &self.max_age)
             .finish_non_exhaustive()
     }
 }
@@ -59,6 +70,7 @@ impl SecretStore {
             client,
             secret_id: secret_id.into(),
             refetch_interval: DEFAULT_REFETCH_INTERVAL,
+            max_age: DEFAULT_MAX_AGE,
             state: Mutex::new(CacheState::default()),
         }
     }
@@ -74,16 +86,34 @@ impl SecretStore {
         self.refetch_interval
     }
 
-    /// The cached secret, read from Secrets Manager if there is none yet.
+    /// Sets the longest time a read secret is used.
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// The longest time a read secret is used.
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
+    /// The cached secret, read from Secrets Manager if there is none yet or
+    /// it is older than the max age (an expired copy is dropped, never used).
     /// When an earlier read failed less than the refetch interval ago,
     /// answers `SecretBackoff` without asking again.
     pub async fn current(&self) -> Result<CurrentSecret, Error> {
         let mut state = self.state.lock().await;
-        if let Some(secret) = &state.secret {
+        let young = state
+            .fetched_at
+            .is_some_and(|at| at.elapsed() < self.max_age);
+        if let (Some(secret), true) = (&state.secret, young) {
             return Ok(CurrentSecret {
                 secret: secret.clone(),
                 fresh: false,
             });
+        }
+        if state.secret.take().is_some() {
+            tracing::info!("the cached webhook secret expired: reading it again");
         }
         if !self.may_fetch(&state) {
             return Err(Error::SecretBackoff);
@@ -91,6 +121,7 @@ impl SecretStore {
         state.last_fetch = Some(Instant::now());
         let secret = self.fetch().await?;
         state.secret = Some(secret.clone());
+        state.fetched_at = state.last_fetch;
         Ok(CurrentSecret {
             secret,
             fresh: true,
@@ -116,6 +147,7 @@ impl SecretStore {
             Ok(secret) if &secret != stale => {
                 tracing::info!("webhook secret changed since it was cached");
                 state.secret = Some(secret.clone());
+                state.fetched_at = state.last_fetch;
                 Some(secret)
             }
             Ok(_) => None,

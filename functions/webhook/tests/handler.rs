@@ -588,6 +588,56 @@ async fn rotated_secret_is_picked_up_on_the_first_mismatch() {
     );
 }
 
+/// A secret revoked in Secrets Manager stops verifying once the cached copy
+/// is older than the max age, without any delivery failing first.
+#[tokio::test]
+async fn a_revoked_secret_stops_verifying_after_the_max_age() {
+    let secret_rule = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+        .sequence()
+        .output(|| {
+            GetSecretValueOutput::builder()
+                .secret_string("old-secret")
+                .build()
+        })
+        .output(|| {
+            GetSecretValueOutput::builder()
+                .secret_string("new-secret")
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let put_rule = put_events_ok(seen);
+    let secrets = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, &[&secret_rule]);
+    let events = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, &[&put_rule]);
+    let cfg = config("push");
+    let max_age = Duration::from_millis(300);
+    let store = SecretStore::new(secrets, cfg.secret_arn.clone())
+        .with_refetch_interval(Duration::from_millis(10))
+        .with_max_age(max_age);
+    let webhook = Webhook::new(cfg, store, EventPublisher::new(events));
+    let body = push_body();
+    for _ in 0..3 {
+        assert_eq!(
+            status(&webhook.handle(&signed("push", &body, "old-secret")).await),
+            200
+        );
+    }
+    assert_eq!(secret_rule.num_calls(), 1, "cached while young");
+    tokio::time::sleep(max_age + Duration::from_millis(100)).await;
+    // The old secret was revoked: the first delivery after the max age is
+    // checked against the secret read again, and fails.
+    assert_eq!(
+        status(&webhook.handle(&signed("push", &body, "old-secret")).await),
+        401
+    );
+    assert_eq!(
+        status(&webhook.handle(&signed("push", &body, "new-secret")).await),
+        200
+    );
+    assert_eq!(put_rule.num_calls(), 4);
+}
+
 #[tokio::test]
 async fn allowlist_is_configurable() {
     let secrets = mock_client!(

@@ -154,3 +154,45 @@ impl Sandbox {
             .await
     }
 }
+
+impl Sandbox {
+    /// Creates a table like the stack's deliveries table (on demand,
+    /// partition key `pk`, a string) in MiniStack and answers a client for it.
+    /// Panics with the reason when it cannot: a test that needs it fails.
+    pub async fn deliveries_table(&self, name: &str) -> aws_sdk_dynamodb::Client {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let dynamodb = aws_sdk_dynamodb::Client::new(&self.sdk_config().await);
+        let key = |name: &str| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::Hash)
+                .build()
+        };
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+        };
+        let (Ok(key), Ok(attribute)) = (key("pk"), attribute("pk")) else {
+            panic!("the key schema of {name} could not be built");
+        };
+        if let Err(error) = dynamodb
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attribute)
+            .key_schema(key)
+            .send()
+            .await
+        {
+            panic!(
+                "could not create the table {name} in the local cloud: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(error)
+            );
+        }
+        dynamodb
+    }
+}
