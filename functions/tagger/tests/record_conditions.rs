@@ -79,19 +79,7 @@ async fn store(client: &aws_sdk_dynamodb::Client, table: &str, tag: &str, record
         record.sequence.map(|s| AttributeValue::N(s.to_string())),
     );
     put("commit", record.commit.clone().map(AttributeValue::S));
-    put(
-        "hold",
-        record.hold.as_ref().map(|h| {
-            let mut map = HashMap::from([
-                ("since".to_owned(), AttributeValue::S(h.since.clone())),
-                ("to".to_owned(), AttributeValue::S(h.to.clone())),
-            ]);
-            if let Some(from) = &h.from {
-                map.insert("from".to_owned(), AttributeValue::S(from.clone()));
-            }
-            AttributeValue::M(map)
-        }),
-    );
+    put("hold", record.hold.as_ref().map(order::hold_value));
     client
         .put_item()
         .table_name(table)

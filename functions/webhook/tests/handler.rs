@@ -551,9 +551,9 @@ async fn mismatch_after_the_interval_rereads_once_and_then_waits_again() {
     assert_eq!(secret_rule.num_calls(), 2);
 }
 
-#[tokio::test]
-async fn rotated_secret_is_picked_up_on_the_first_mismatch() {
-    let secret_rule = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
+/// Secrets Manager answers "old-secret" once, then "new-secret" (rotated).
+fn old_then_new_secret() -> Rule {
+    mock!(aws_sdk_secretsmanager::Client::get_secret_value)
         .sequence()
         .output(|| {
             GetSecretValueOutput::builder()
@@ -566,7 +566,12 @@ async fn rotated_secret_is_picked_up_on_the_first_mismatch() {
                 .build()
         })
         .repeatedly()
-        .build();
+        .build()
+}
+
+#[tokio::test]
+async fn rotated_secret_is_picked_up_on_the_first_mismatch() {
+    let secret_rule = old_then_new_secret();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let put_rule = put_events_ok(seen);
     let interval = Duration::from_millis(300);
@@ -592,20 +597,7 @@ async fn rotated_secret_is_picked_up_on_the_first_mismatch() {
 /// is older than the max age, without any delivery failing first.
 #[tokio::test]
 async fn a_revoked_secret_stops_verifying_after_the_max_age() {
-    let secret_rule = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
-        .sequence()
-        .output(|| {
-            GetSecretValueOutput::builder()
-                .secret_string("old-secret")
-                .build()
-        })
-        .output(|| {
-            GetSecretValueOutput::builder()
-                .secret_string("new-secret")
-                .build()
-        })
-        .repeatedly()
-        .build();
+    let secret_rule = old_then_new_secret();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let put_rule = put_events_ok(seen);
     let secrets = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, &[&secret_rule]);

@@ -77,7 +77,8 @@ fn hold_of(item: &Item) -> Option<Hold> {
     })
 }
 
-fn hold_value(hold: &Hold) -> AttributeValue {
+/// The `hold` attribute as the record stores it.
+pub fn hold_value(hold: &Hold) -> AttributeValue {
     let mut map = HashMap::from([
         ("since".to_owned(), AttributeValue::S(hold.since.clone())),
         ("to".to_owned(), AttributeValue::S(hold.to.clone())),
