@@ -293,7 +293,7 @@ pub fn check_starter(output: &Path) -> Result<()> {
     let started = starts.iter().any(|r| {
         r["name"] == "pipeline-local"
             && r["sourceRevisions"][0]["revisionValue"] == commit
-            && r["clientRequestToken"] == delivery
+            && crate::checks::variable(r, "DELIVERY_ID") == Some(delivery)
     });
     ensure!(
         started,
